@@ -1,0 +1,42 @@
+"""archopt: from a dataset to the best neural network for your budget, from one YAML spec.
+
+The Python API mirrors the CLI::
+
+    import archopt
+    spec = archopt.load_spec("examples/mnist1d_cnn.yaml", overrides=["train.epochs=5"])
+    result = archopt.fit(spec)             # trains, writes a run directory, returns metrics
+    archopt.evaluate(result["run_dir"])    # re-evaluates the best checkpoint
+    archopt.profile(spec)                  # params, FLOPs, memory, measured latency
+
+Names are imported on first use, so ``import archopt`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_API = {
+    "UserError": "archopt.errors",
+    "load_spec": "archopt.spec",
+    "save_spec": "archopt.spec",
+    "Spec": "archopt.spec",
+    "load_data": "archopt.data",
+    "describe_data": "archopt.data",
+    "build_model": "archopt.models",
+    "list_models": "archopt.models",
+    "fit": "archopt.train",
+    "evaluate": "archopt.train",
+    "profile": "archopt.report",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'archopt' has no attribute '{name}'")

@@ -1,0 +1,11 @@
+"""(being written)"""
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    raise NotImplementedError("archopt profile is not written yet")
