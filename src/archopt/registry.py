@@ -82,21 +82,24 @@ class Registry:
             raise UserError(where, f"unknown {self.kind} '{name}'", hint)
         return self._entries[name]
 
-    def validate(self, name: str, params: Mapping[str, Any], where: str) -> BaseModel | dict:
+    def validate(self, name: str, params: Mapping[str, Any], where: str,
+                 common: tuple[str, ...] = ()) -> BaseModel | dict:
         """Check ``params`` against the entry's config; returns the typed config.
 
         ``where`` is the spec path of the section (``model``); errors name ``model.<field>``.
+        ``common`` are the section's fields handled elsewhere (offered in suggestions too).
         """
         entry = self.get(name, f"{where}.name")
         if entry.config is None:
             if params:
                 key = next(iter(params))
-                raise UserError(f"{where}.{key}", f"{self.kind} '{name}' takes no parameters")
+                hint = suggest(key, common) or f"{self.kind} '{name}' takes no parameters"
+                raise UserError(f"{where}.{key}", "unknown field", hint)
             return {}
         try:
             return entry.config.model_validate(dict(params))
         except ValidationError as exc:
-            raise config_error(exc, where, entry.config) from None
+            raise config_error(exc, where, entry.config, common) from None
 
     def build(self, section: Mapping[str, Any], where: str, **context: Any) -> Any:
         """Validate ``section`` (a dict with ``name``) and call the builder with it and ``context``."""
@@ -109,13 +112,14 @@ class Registry:
         return self.get(name).fn(cfg, **context)
 
 
-def config_error(exc: ValidationError, where: str, config: type[BaseModel] | None) -> UserError:
+def config_error(exc: ValidationError, where: str, config: type[BaseModel] | None,
+                 common: tuple[str, ...] = ()) -> UserError:
     """Turn the first pydantic error into a UserError at ``where.<loc>``, with a suggestion."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     path = f"{where}.{loc}" if where and loc else (where or loc)
     if err["type"] == "extra_forbidden":
-        fields = list(config.model_fields) if config is not None else []
+        fields = (list(config.model_fields) if config is not None else []) + list(common)
         field = str(err["loc"][-1])
         hint = suggest(field, fields) or (
             f"valid fields: {', '.join(fields)}" if fields else None)

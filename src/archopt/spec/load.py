@@ -116,7 +116,7 @@ def load_spec(
 
     def where(path: str) -> str:
         for key, texts in applied.items():
-            if path == key or path.startswith(key + "."):
+            if path == key or path.startswith(key + ".") or key.startswith(path + "."):
                 return f"--set {texts[0]}"
         line = line_of(node, path.split("."))
         return f"{origin}:{line}: {path}" if line else path
