@@ -102,7 +102,7 @@ class Registry:
             raise config_error(exc, where, entry.config, common) from None
 
     def build(self, section: Mapping[str, Any], where: str, **context: Any) -> Any:
-        """Validate ``section`` (a dict with ``name``) and call the builder with it and ``context``."""
+        """Validate ``section`` (a dict with ``name``), then call the builder with ``context``."""
         params = dict(section)
         name = params.pop("name", None)
         if name is None:
