@@ -30,7 +30,7 @@ def paper_spec(preset: str, steps: int = 6000, shuffle_seq: bool = False) -> dic
         "data": data,
         "model": {"name": preset},
         "train": {"max_steps": steps, "optimizer": {"name": "adam", "lr": 0.01},
-                  "metrics": ["accuracy"], "eval_every": 1000},
+                  "metrics": ["accuracy"]},
     }
 
 
