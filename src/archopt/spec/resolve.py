@@ -4,8 +4,15 @@ registered configs, before anything runs or is written."""
 from __future__ import annotations
 
 from archopt.errors import UserError
-from archopt.registry import (AUGMENTATIONS, DATASETS, LOSSES, METRICS, MODELS, OPTIMIZERS,
-                              SCHEDULERS)
+from archopt.registry import (
+    AUGMENTATIONS,
+    DATASETS,
+    LOSSES,
+    METRICS,
+    MODELS,
+    OPTIMIZERS,
+    SCHEDULERS,
+)
 from archopt.spec.schema import DataSpec, OptimizerSpec, Spec
 
 # keys of OptimizerSpec / SchedulerSpec / DataSpec that the trainer or loader handles itself
