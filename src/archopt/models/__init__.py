@@ -1,1 +1,17 @@
-"""(being written)"""
+"""Model families and presets, one file each, registered in ``archopt.registry.MODELS``.
+
+``build_model(section, shape, seed)`` builds one from a spec section; ``list_models(filter)``
+lists the registered names. Importing this package registers every family.
+"""
+
+from archopt.models import cnn, mlp, presets, rnn  # noqa: F401  (register the families)
+from archopt.models.build import build_model, check_output
+from archopt.registry import MODELS
+
+
+def list_models(filter: str | None = None) -> list[str]:
+    """Registered model families and presets, sorted; ``filter`` keeps names containing it."""
+    return MODELS.names(filter)
+
+
+__all__ = ["build_model", "check_output", "list_models"]
