@@ -4,7 +4,17 @@
 lists the registered names. Importing this package registers every family.
 """
 
-from archopt.models import cnn, mlp, presets, rnn  # noqa: F401  (register the families)
+from archopt.models import (  # noqa: F401  (importing a family registers it)
+    autoencoder,
+    cnn,
+    gan,
+    mlp,
+    presets,
+    resnet,
+    rnn,
+    sequential,
+    transformer,
+)
 from archopt.models.build import build_model, check_output
 from archopt.registry import MODELS
 

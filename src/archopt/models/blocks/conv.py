@@ -40,9 +40,3 @@ class ConvNormAct(nn.Sequential):
             make_act(act),
         )
 
-
-class ChannelsFirst(nn.Module):
-    """(B, T, F) -> (B, F, T): sequences enter 1-D convolutions with features as channels."""
-
-    def forward(self, x):  # noqa: ANN001, ANN201
-        return x.transpose(1, 2)
