@@ -180,7 +180,7 @@ class ScaleConfig(_Config):
 
 @AUGMENTATIONS.register("scale", config=ScaleConfig)
 def scale(cfg: ScaleConfig, kind: str, at: str, **_: Any) -> AugmentFn:
-    """Multiply each example by a factor drawn uniformly from [min, max]."""
+    """Multiply each example by a random factor between ``min`` and ``max``."""
     def fn(x, y, gen):
         f = cfg.min + (cfg.max - cfg.min) * _rand((x.shape[0],), gen, x.device)
         return x * f.view(-1, *([1] * (x.ndim - 1))), y

@@ -66,7 +66,7 @@ def load_data(spec: DataSpec | Mapping[str, Any] | str, seed: int = 0) -> Datase
         if len(keep) == 0:
             raise UserError("data.val_split", f"leaves no training examples out of "
                             f"{len(ds.train)}", "use a smaller val_split")
-        ds.train, ds.val = take(ds.train, keep), take(ds.train, held)
+        ds.train, ds.val = _take(ds.train, keep), _take(ds.train, held)
     # 3) normalization fitted on train only
     if spec.normalize:
         fit = getattr(ds.train, "fit_normalization", None)  # streaming splits fit themselves
@@ -83,9 +83,18 @@ def load_data(spec: DataSpec | Mapping[str, Any] | str, seed: int = 0) -> Datase
     return ds
 
 
+def _take(split: Any, idx: torch.Tensor) -> Any:
+    return split.take(idx) if hasattr(split, "take") else take(split, idx)
+
+
+def _input_shape(split: Any) -> tuple[int, ...]:
+    shape = getattr(split, "input_shape", None)  # a StreamingSplit knows it without reading
+    return tuple(shape) if shape is not None else tuple(split.x.shape[1:])
+
+
 def check_shapes(ds: Dataset) -> None:
     """A UserError when the test inputs are shaped unlike the training inputs."""
-    tr, te = tuple(ds.train.x.shape[1:]), tuple(ds.test.x.shape[1:])
+    tr, te = _input_shape(ds.train), _input_shape(ds.test)
     if tr != te:
         raise UserError(f"data ({ds.name})", f"test inputs have shape {te} but train inputs {tr}",
                         "train and test examples must have the same shape")
