@@ -1,0 +1,96 @@
+"""Distributed data parallel: the process group, the model wrapper, and the launcher.
+
+``archopt train SPEC --nproc N`` checks the spec, makes the run directory, then launches N
+processes through ``torch.distributed.run`` (torchrun), each running ``archopt.train.ddp_worker``
+on that directory. Each rank trains on its shard of every global batch (``Loader`` rank and
+world_size) and ``DistributedDataParallel`` averages the gradients; only rank 0 writes files.
+gloo on CPU, NCCL on GPU; torchrun's rendezvous options give multi-node runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import torch
+from torch import nn
+
+from archopt.errors import UserError
+
+
+def context() -> tuple[int, int, int]:
+    """(rank, world_size, local_rank) from torchrun's environment; (0, 1, 0) alone."""
+    env = os.environ
+    return (int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)),
+            int(env.get("LOCAL_RANK", 0)))
+
+
+def check_world(world: int, batch_size: int, n_train: int, task: Any) -> None:
+    """UserError when the data cannot give every process an example of every batch."""
+    if world <= 1:
+        return
+    if world > batch_size:
+        raise UserError("--nproc", f"{world} processes but data.batch_size is {batch_size}",
+                        "every process needs at least one example of each global batch: use "
+                        f"--nproc {batch_size} or fewer, or a larger batch")
+    if world > n_train:
+        raise UserError("--nproc", f"{world} processes but only {n_train} training examples",
+                        "use fewer processes")
+    if task.multi_optimizer:
+        raise UserError("--nproc", "generation (GAN) training runs in one process",
+                        "train it without --nproc")
+
+
+def init(device: torch.device, world: int) -> None:
+    """Join the process group (gloo on CPU, NCCL on GPU)."""
+    if world <= 1 or torch.distributed.is_initialized():
+        return
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+
+def wrap(model: nn.Module, device: torch.device, world: int) -> nn.Module:
+    """``DistributedDataParallel(model)`` in a group of several processes, else the model."""
+    if world <= 1:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
+def finish(world: int) -> None:
+    if world > 1 and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+def launch(run_dir: str, nproc: int, *, resume: bool, quiet: bool, progress: str | None,
+           rdzv: dict[str, Any]) -> int:
+    """Run ``nproc`` workers on ``run_dir`` through torchrun; returns its exit status."""
+    from torch.distributed import run as torchrun
+
+    args = [f"--nproc-per-node={nproc}"]
+    for key in ("nnodes", "node_rank", "master_addr", "master_port", "rdzv_backend",
+                "rdzv_endpoint", "rdzv_id"):
+        if rdzv.get(key) is not None:
+            args.append(f"--{key.replace('_', '-')}={rdzv[key]}")
+    if rdzv.get("nnodes") in (None, 1, "1") and rdzv.get("rdzv_endpoint") is None:
+        args.append("--standalone" if rdzv.get("master_port") is None else "--nnodes=1")
+    args += ["-m", "archopt.train.ddp_worker", str(run_dir)]
+    args += ["--resume"] if resume else []
+    args += ["--quiet"] if quiet else []
+    args += ["--progress", progress] if progress else []
+    parsed = torchrun.get_args_parser().parse_args(args)
+    env_before = os.environ.get("OMP_NUM_THREADS")
+    try:
+        torchrun.run(parsed)
+    except Exception as exc:  # ChildFailedError: a worker failed and printed why
+        print(f"error: --nproc {nproc}: a training process failed ({type(exc).__name__})",
+              file=sys.stderr)
+        return 1
+    finally:
+        if env_before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+    return 0

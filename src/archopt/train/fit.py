@@ -1,0 +1,315 @@
+"""``fit(spec)``: check everything, make the run directory, train, evaluate, write metrics.json.
+``evaluate(run_dir)``: re-evaluate a saved run's best checkpoint on a split.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from archopt.errors import UserError
+from archopt.registry import CALLBACKS
+from archopt.spec import load_spec, save_spec
+from archopt.spec.load import write_atomic
+from archopt.spec.resolve import check_plugins
+from archopt.spec.schema import Spec
+from archopt.train import ddp, loop, setup
+from archopt.train.callbacks import tensorboard
+from archopt.train.checkpoint import load_checkpoint
+from archopt.train.trainer import Trainer
+
+
+def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None = None,
+        quiet: bool = False, progress: str | None = None, run_dir: str | Path | None = None
+        ) -> dict[str, Any]:
+    """Train the model a spec describes; returns metrics.json's contents plus ``run_dir``.
+
+    Args:
+        spec: the validated experiment spec.
+        out: the run directory to create (default ``runs/<name>/<time>``).
+        resume: a run directory to continue from its ``checkpoints/last.pt``.
+        quiet: no progress output.
+        progress: ``auto`` (a bar on a terminal, lines otherwise), ``bar`` or ``lines``.
+        run_dir: an existing, empty run directory made by the launcher (DDP workers).
+
+    Raises:
+        UserError: for anything wrong with the spec, the data, the model or the run directory,
+            before anything is written.
+    """
+    rank, world, local_rank = ddp.context()
+    # 1) check everything before a file is written
+    p = prepare(spec, rank, world, local_rank)
+    t, device, model, parts = spec.train, p.device, p.model, p.parts
+    state = check_resume(Path(resume), spec) if resume is not None else None
+    # 2) the run directory (nothing was written before this line)
+    run_path = prepare_run_dir(spec, p.data, out, resume and Path(resume), run_dir, rank)
+    # 3) the trainer and its callbacks
+    ddp.init(device, world)
+    net = ddp.wrap(model, device, world)
+    if t.compile:
+        net = torch.compile(net)
+    dtype = setup.amp_dtype(device, t.amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    callbacks = make_callbacks(spec, run_path if rank == 0 else None, p.monitor, quiet,
+                               progress, parts.task, p.data.shape)
+    seed_everything(spec.seed)
+    trainer = Trainer(
+        task=parts.task, model=model, net=net, loss_fn=parts.loss_fn.to(device),
+        optimizers=p.optimizers, schedulers=p.schedulers, scaler=scaler,
+        train_loader=p.loader, val_loader=p.val_loader, callbacks=callbacks, device=device,
+        metrics=parts.metrics, epochs=p.epochs, total_steps=p.total_steps,
+        steps_per_epoch=p.steps_per_epoch, n_train=len(p.data.train),
+        batch_size=spec.data.batch_size, augment=p.augment,
+        aug_gen=torch.Generator().manual_seed(spec.seed + 1), autocast_dtype=dtype,
+        channels_last=p.channels_last, clip_grad_norm=t.clip_grad_norm,
+        l1=t.regularization.l1, l2=t.regularization.l2,
+        penalized=setup.penalized_weights(model), eval_every=t.eval_every, run_dir=run_path,
+        rank=rank, world_size=world, spec_hash=setup.spec_hash(spec))
+    if state is not None:
+        trainer.load_state_dict(state)
+    # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
+    with stop_on_signals(trainer):
+        loop.run(trainer)
+    # 5) final metrics of the trained (or best, with early stopping) model
+    metrics = final_metrics(trainer, parts, p.data, spec)
+    if rank == 0:
+        write_atomic(run_path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    ddp.finish(world)
+    return {**metrics, "run_dir": str(run_path)}
+
+
+@dataclass
+class Prepared:
+    """Everything built and checked before the run directory is made."""
+
+    device: torch.device
+    data: Any
+    model: torch.nn.Module
+    parts: setup.Parts
+    loader: Any
+    val_loader: Any
+    steps_per_epoch: int
+    epochs: int
+    total_steps: int
+    monitor: str                 # what decides best.pt
+    augment: Any
+    channels_last: bool
+    optimizers: dict
+    schedulers: dict
+
+
+def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> Prepared:
+    """Load the data, build the model, task, loss, metrics, optimizers and schedules, and check
+    them against each other; a UserError for anything wrong. Writes nothing."""
+    check_plugins(spec)
+    t = spec.train
+    device = setup.resolve_device(spec.device, local_rank)
+    setup.set_threads(t.threads, world)
+    from archopt.data import Loader, load_data
+    from archopt.models import build_model
+
+    data = load_data(spec.data, spec.seed)
+    shape = data.shape
+    model = build_model(spec.model, shape, seed=spec.seed)
+    parts = setup.build_parts(spec, model, shape)
+    ddp.check_world(world, spec.data.batch_size, len(data.train), parts.task)
+    loader = Loader(data.train, spec.data.batch_size, shuffle=True, seed=spec.seed,
+                    rank=rank, world_size=world, device=device)
+    steps_per_epoch = len(loader)
+    if steps_per_epoch == 0:
+        raise UserError("data.batch_size", "leaves no training batch", "use a smaller batch")
+    epochs, total_steps = setup.resolve_length(t.epochs, t.max_steps, steps_per_epoch)
+    val_loader = (Loader(data.val, spec.data.batch_size, shuffle=False, seed=spec.seed,
+                         device=device) if data.val is not None and len(data.val) else None)
+    keys = setup.history_keys(parts.metrics, val_loader is not None, parts.task)
+    monitor = "val_loss" if val_loader is not None else "train_loss"
+    if t.early_stopping is not None:
+        setup.check_monitor(t.early_stopping.monitor, keys, "train.early_stopping.monitor")
+        monitor = t.early_stopping.monitor
+    if t.scheduler is not None and t.scheduler.name == "plateau":
+        mon = t.scheduler.params().get("monitor", "val_loss")
+        if val_loader is None and mon.startswith("val_"):
+            mon = mon.replace("val_", "train_", 1)  # the loop falls back the same way
+        setup.check_monitor(mon, keys, "train.scheduler.monitor")
+    augment = None
+    if spec.data.augment:
+        from archopt.data import build_augment
+
+        augment = build_augment(spec.data.augment, shape.kind)
+    model.to(device)
+    channels_last = device.type == "cuda" and setup.has_conv2d(model)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizers, schedulers = setup.build_optimizers(spec, model, parts.task, steps_per_epoch,
+                                                    total_steps)
+    return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
+                    total_steps, monitor, augment, channels_last, optimizers, schedulers)
+
+
+def check_resume(run_dir: Path, spec: Spec) -> dict[str, Any]:
+    """The checkpoint to resume from, after checking the run and that the spec still fits."""
+    from archopt.runs import check_run_dir
+
+    check_run_dir(run_dir)
+    saved = load_spec(run_dir / "spec.yaml", validate_plugins=False)
+    setup.check_resumable(saved, spec, str(run_dir))
+    path = run_dir / "checkpoints" / "last.pt"
+    state = load_checkpoint(path)
+    if state.get("spec_hash") != setup.spec_hash(spec):
+        raise UserError(str(path), "was written by a different spec than the run's spec.yaml",
+                        "start a new run")
+    return state
+
+
+def prepare_run_dir(spec: Spec, data: Any, out: Any, resume: Path | None, run_dir: Any,
+                    rank: int) -> Path:
+    """The run directory with spec.yaml, data_shape.json and normalization.json."""
+    from archopt.runs import new_run_dir
+
+    if resume is not None:
+        path = resume
+    elif run_dir is not None:
+        path = Path(run_dir)
+    else:
+        path = new_run_dir(spec.name, out) if rank == 0 else Path(".")
+    if rank == 0:
+        save_spec(spec, path / "spec.yaml")
+        write_atomic(path / "data_shape.json", json.dumps(data.shape.to_dict(), indent=2) + "\n")
+        write_atomic(path / "normalization.json",
+                     json.dumps(data.normalization or {}, indent=2) + "\n")
+        (path / "checkpoints").mkdir(exist_ok=True)
+    return path
+
+
+def make_callbacks(spec: Spec, run_dir: Path | None, monitor: str, quiet: bool,
+                   progress: str | None, task: Any, shape: Any) -> list:
+    """History, early stopping, samples, TensorBoard, progress, then checkpointing (last, so
+    that it saves the others' state of the same epoch)."""
+    ctx = {"run_dir": run_dir}
+    cbs = [CALLBACKS.build({"name": "history"}, "callbacks", **ctx)]
+    if spec.train.early_stopping is not None:
+        cbs.append(CALLBACKS.build({"name": "early_stopping",
+                                    **spec.train.early_stopping.model_dump()}, "train"))
+    if run_dir is not None and task.name == "generation":
+        cbs.append(CALLBACKS.build({"name": "gan_samples"}, "callbacks", **ctx,
+                                   seed=spec.seed, shape=shape))
+    if run_dir is not None and tensorboard.available():
+        cbs.append(CALLBACKS.build({"name": "tensorboard"}, "callbacks", **ctx))
+    if not quiet and run_dir is not None:
+        cbs.append(CALLBACKS.build({"name": "progress"}, "callbacks", mode=progress or "auto"))
+    mode = spec.train.early_stopping.mode if spec.train.early_stopping else "auto"
+    cbs.append(CALLBACKS.build({"name": "checkpoint", "monitor": monitor, "mode": mode,
+                                "every_steps": spec.train.checkpoint_every_steps}, "callbacks"))
+    return cbs
+
+
+def seed_everything(seed: int) -> None:
+    """The global RNGs that dropout and user code read (data order has its own)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@contextmanager
+def stop_on_signals(trainer: Trainer) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``trainer.interrupted``; the loop saves and stops after the step."""
+    def handler(signum: int, frame: Any) -> None:
+        if trainer.interrupted:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        trainer.interrupted = True
+
+    try:
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: no handlers
+        old = {}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def final_metrics(t: Trainer, parts: setup.Parts, data: Any, spec: Spec) -> dict[str, Any]:
+    """metrics.json: every split evaluated with the final model, plus epochs and time."""
+    from archopt.data import Loader
+
+    out: dict[str, Any] = {}
+    for name in ("train", "val", "test"):
+        split = getattr(data, name)
+        if split is None or len(split) == 0:
+            continue
+        loader = Loader(split, spec.data.batch_size, shuffle=False, seed=spec.seed,
+                        device=t.device)
+        out[name] = loop.evaluate_split(t.model, parts.task, parts.loss_fn, loader,
+                                        parts.final_metrics, "", t.autocast)
+    history = next((cb.lines for cb in t.callbacks if cb.key == "history"), [])
+    out["epochs"] = t.epoch
+    out["train_time_s"] = round(sum(h.get("epoch_time_s", 0.0) for h in history), 3)
+    return _finite(out)
+
+
+def _finite(obj: Any) -> Any:
+    """NaN/inf become None so that metrics.json is valid JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def evaluate(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
+    """Loss and metrics of a saved run's best checkpoint (``last.pt`` if none) on ``split``."""
+    from archopt.data import DataShape, Loader, load_data
+    from archopt.models import build_model
+    from archopt.runs import check_run_dir
+
+    path = check_run_dir(run_dir)
+    spec = load_spec(path / "spec.yaml")
+    data = load_data(spec.data, spec.seed)
+    saved_shape = DataShape.from_dict(json.loads((path / "data_shape.json").read_text()))
+    if saved_shape != data.shape:
+        raise UserError(str(path / "data_shape.json"), f"the data now has shape {data.shape} "
+                        f"but the run was trained on {saved_shape}", "the dataset changed")
+    check_normalization(path / "normalization.json", data.normalization)
+    ckpt = path / "checkpoints" / "best.pt"
+    if not ckpt.is_file():
+        ckpt = path / "checkpoints" / "last.pt"
+    state = load_checkpoint(ckpt)
+    model = build_model(spec.model, saved_shape, seed=spec.seed)
+    model.load_state_dict(state["model"])
+    parts = setup.build_parts(spec, model, saved_shape)
+    chosen = getattr(data, split, None)
+    if chosen is None or len(chosen) == 0:
+        raise UserError(f"--split {split}", "this run's data has no such split",
+                        "use test, or train; val needs data.val_split > 0")
+    device = setup.resolve_device(spec.device)
+    model.to(device)
+    loader = Loader(chosen, spec.data.batch_size, shuffle=False, seed=spec.seed, device=device)
+    start = time.perf_counter()
+    result = loop.evaluate_split(model, parts.task, parts.loss_fn.to(device), loader,
+                                 parts.final_metrics)
+    return _finite({"split": split, **result, "checkpoint": str(ckpt), "examples": len(chosen),
+                    "eval_time_s": round(time.perf_counter() - start, 3)})
+
+
+def check_normalization(path: Path, now: dict[str, Any]) -> None:
+    """The statistics load_data recomputes must be the ones the run was trained with."""
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    same = saved.keys() == now.keys() and all(
+        np.allclose(saved[k], now[k], rtol=1e-5, atol=1e-7) for k in saved)
+    if not same:
+        raise UserError(str(path), "the data's normalization differs from the one the run was "
+                        "trained with", "the dataset changed since training; re-train the run")

@@ -1,0 +1,167 @@
+"""The ``Trainer``: everything the loop trains with and where it stands, and its checkpoint.
+
+It is plain state (a dataclass); the loop in ``loop.py`` moves it forward. ``state_dict``
+gathers everything a resumed run needs to continue bit for bit: weights, optimizer and schedule
+states, the AMP scaler, each callback's state, every RNG, the position in the data order and
+the epoch's partial sums.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from archopt.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+
+@dataclass(eq=False)
+class Accumulator:
+    """What an epoch has seen so far: per-batch losses and sizes, outputs and targets."""
+
+    keep_outputs: bool = True
+    losses: dict[str, list[torch.Tensor]] = field(default_factory=dict)
+    sizes: list[int] = field(default_factory=list)
+    outputs: list[torch.Tensor] = field(default_factory=list)
+    targets: list[torch.Tensor] = field(default_factory=list)
+    time_s: float = 0.0
+
+    def add(self, losses: dict[str, torch.Tensor], out: torch.Tensor | None,
+            target: torch.Tensor | None, n: int) -> None:
+        # appends only: no per-batch sync with the device
+        for k, v in losses.items():
+            self.losses.setdefault(k, []).append(v.detach())
+        self.sizes.append(n)
+        if self.keep_outputs and out is not None:
+            self.outputs.append(out.detach())
+            self.targets.append(target.detach())
+
+    def running_loss(self) -> float:
+        return float(self.losses["loss"][-1]) if self.losses.get("loss") else float("nan")
+
+    def mean_losses(self) -> dict[str, float]:
+        """Example-weighted mean of each loss over the batches so far."""
+        w = torch.tensor(self.sizes, dtype=torch.float64)
+        return {k: float((torch.stack(v).double().cpu() * w).sum() / w.sum())
+                for k, v in self.losses.items()}
+
+    def gathered(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """All outputs (float) and targets so far, on CPU."""
+        if not self.outputs:
+            return None, None
+        return (torch.cat(self.outputs).float().cpu(), torch.cat(self.targets).cpu())
+
+    def state_dict(self) -> dict[str, Any]:
+        out, tgt = self.gathered()
+        return {"losses": {k: torch.stack(v).cpu() for k, v in self.losses.items()},
+                "sizes": list(self.sizes), "outputs": out, "targets": tgt, "time_s": self.time_s}
+
+    def load_state_dict(self, state: dict[str, Any], device: torch.device) -> None:
+        self.losses = {k: list(v.to(device).unbind()) for k, v in state["losses"].items()}
+        self.sizes, self.time_s = list(state["sizes"]), float(state["time_s"])
+        self.outputs = [state["outputs"]] if state["outputs"] is not None else []
+        self.targets = [state["targets"]] if state["targets"] is not None else []
+
+
+@dataclass(eq=False)
+class Trainer:
+    """What is trained, with what, and the position of the run."""
+
+    task: Any                                  # a Task from tasks.py
+    model: nn.Module                           # the model (weights, eval, checkpoints)
+    net: nn.Module                             # what the step calls: model, DDP or compiled
+    loss_fn: nn.Module
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, Any]
+    scaler: Any                                # torch.amp.GradScaler (disabled without fp16)
+    train_loader: Any
+    val_loader: Any | None
+    callbacks: list
+    device: torch.device
+    metrics: list[str]                         # scalar metrics logged every epoch
+    epochs: int
+    total_steps: int
+    steps_per_epoch: int
+    n_train: int
+    batch_size: int
+    augment: Any = None                        # fn(x, y, generator) -> (x, y) or None
+    aug_gen: torch.Generator | None = None
+    autocast_dtype: torch.dtype | None = None  # bf16/fp16 on CUDA with AMP
+    channels_last: bool = False
+    clip_grad_norm: float | None = None
+    l1: float = 0.0
+    l2: float = 0.0
+    penalized: list[torch.Tensor] = field(default_factory=list)  # weights (no biases/norms)
+    eval_every: int = 1
+    run_dir: Path | None = None
+    rank: int = 0
+    world_size: int = 1
+    spec_hash: str = ""
+    # where the run stands
+    epoch: int = 0                             # epochs completed
+    step_in_epoch: int = 0                     # batches of the current epoch done
+    global_step: int = 0                       # optimizer steps done
+    should_stop: bool = False
+    interrupted: bool = False
+    acc: Accumulator = field(default_factory=Accumulator)
+    last_logs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scaler": self.scaler.state_dict(),
+            "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks},
+            "rng": rng_state(self.aug_gen),
+            "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step, "accumulator": self.acc.state_dict(),
+            "spec_hash": self.spec_hash,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        self.scaler.load_state_dict(state["scaler"])
+        for cb in self.callbacks:
+            if cb.key in state["callbacks"]:
+                cb.load_state_dict(state["callbacks"][cb.key])
+        set_rng_state(state["rng"], self.aug_gen)
+        self.epoch, self.step_in_epoch = int(state["epoch"]), int(state["step_in_epoch"])
+        self.global_step = int(state["global_step"])
+        self.acc.load_state_dict(state["accumulator"], self.device)
+
+    def save_last(self) -> None:
+        if self.is_main and self.run_dir is not None:
+            save_checkpoint(self.run_dir / "checkpoints" / "last.pt", self.state_dict())
+
+    def save_best(self, monitor: str, value: float) -> None:
+        if self.is_main and self.run_dir is not None:
+            save_checkpoint(self.run_dir / "checkpoints" / "best.pt",
+                            {"model": self.model.state_dict(), "epoch": self.epoch,
+                             "global_step": self.global_step, "monitor": monitor,
+                             "value": value, "spec_hash": self.spec_hash})
+
+    def load_best(self) -> None:
+        """Load the weights of ``best.pt`` (every rank reads the same file)."""
+        path = self.run_dir / "checkpoints" / "best.pt" if self.run_dir else None
+        if path is not None and path.is_file():
+            self.model.load_state_dict(load_checkpoint(path)["model"])
