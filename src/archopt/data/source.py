@@ -78,7 +78,9 @@ def fixed_split(n: int, test_fraction: float, y: np.ndarray | None = None,
     from archopt.data.split import split_indices
 
     gen = torch.Generator().manual_seed(seed)
-    labels = torch.as_tensor(y) if y is not None else None
+    labels = None
+    if y is not None:  # any label type: stratify on the index of each distinct value
+        labels = torch.as_tensor(np.unique(np.asarray(y), return_inverse=True)[1].ravel())
     tr, te = split_indices(n, test_fraction, gen, labels)
     return tr.numpy(), te.numpy()
 
