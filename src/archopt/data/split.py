@@ -25,18 +25,28 @@ def split_indices(
         perm = torch.randperm(n, generator=gen)
         held.append(perm[: max(1, round(fraction * n))])
     else:
-        for c in torch.unique(labels):  # sorted classes: the same draws for the same data
-            members = torch.nonzero(labels == c).flatten()
-            perm = members[torch.randperm(len(members), generator=gen)]
-            k = round(fraction * len(members))
-            k = min(max(k, 1 if len(members) > 1 else 0), len(members) - 1)
-            held.append(perm[:k])
+        classes = torch.unique(labels)  # sorted: the same draws for the same data
+        members = [torch.nonzero(labels == c).flatten() for c in classes]
+        quotas = _quotas([len(m) for m in members], fraction, round(fraction * n))
+        for m, k in zip(members, quotas):
+            held.append(m[torch.randperm(len(m), generator=gen)][:k])
     out = torch.cat(held) if held else torch.empty(0, dtype=torch.int64)
     if len(out) == 0:  # tiny data: hold out one example anyway
         out = torch.randperm(n, generator=gen)[:1]
     mask = torch.ones(n, dtype=torch.bool)
     mask[out] = False
     return torch.nonzero(mask).flatten(), torch.sort(out).values
+
+
+def _quotas(sizes: list[int], fraction: float, total: int) -> list[int]:
+    """Held-out count per class: proportional, summing to ``total`` (largest remainders), at
+    least one from every class of two or more, and never a whole class."""
+    exact = [fraction * s for s in sizes]
+    k = [int(e) for e in exact]
+    by_remainder = sorted(range(len(sizes)), key=lambda i: -(exact[i] - k[i]))
+    for i in by_remainder[: max(0, total - sum(k))]:
+        k[i] += 1
+    return [min(max(q, 1 if s > 1 else 0), max(s - 1, 0)) for q, s in zip(k, sizes)]
 
 
 def take(split: Split, idx: torch.Tensor) -> Split:
