@@ -1,11 +1,124 @@
-"""(being written)"""
+"""Train a model from a spec, or resume a run.
+
+  archopt train examples/mnist1d/paper_cnn.yaml
+  archopt train SPEC --set train.optimizer.lr=0.003 --set train.epochs=5 --out runs/try1
+  archopt train --resume runs/try1                      continue from checkpoints/last.pt
+  archopt train --resume runs/try1 --set train.epochs=50  ...and train longer
+  archopt train runs/try1/spec.yaml                     repeat a run exactly
+  archopt train SPEC --nproc 2                          data parallel on 2 processes (torchrun)
+
+Prints a table of the final metrics per split and the run directory (--json: metrics.json and
+run_dir). Ctrl-C saves a checkpoint and says how to resume.
+"""
+
+from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("spec", nargs="?", metavar="SPEC",
+                   help="experiment spec (YAML); optional with --resume")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
+                   help="override a spec field, e.g. train.optimizer.lr=0.003 (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default runs/NAME/TIME)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
+                   help="progress bar (terminal), one line per epoch, or auto")
+    d = p.add_argument_group("distributed (torchrun)")
+    d.add_argument("--nproc", type=int, default=1, metavar="N", help="processes on this node")
+    d.add_argument("--nnodes", type=int, default=1, metavar="N", help="number of nodes")
+    d.add_argument("--node-rank", type=int, default=0, metavar="R", help="rank of this node")
+    d.add_argument("--master-addr", metavar="HOST", help="address of node 0")
+    d.add_argument("--master-port", type=int, metavar="PORT", help="free port on node 0")
+    d.add_argument("--rdzv-backend", metavar="B", help="rendezvous backend (c10d)")
+    d.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="rendezvous endpoint")
+    d.add_argument("--rdzv-id", metavar="ID", help="rendezvous job id")
+
+
+def load(args: argparse.Namespace) -> Any:
+    """The spec to train: SPEC, or the resumed run's spec.yaml, with --set overrides."""
+    from archopt.errors import UserError
+    from archopt.runs import check_run_dir
+    from archopt.spec import load_spec
+
+    if args.spec is None and args.resume is None:
+        raise UserError("archopt train", "needs a SPEC file or --resume RUN_DIR",
+                        "example: archopt train examples/mnist1d/paper_cnn.yaml")
+    if args.resume is not None:
+        run_dir = check_run_dir(args.resume)
+        return load_spec(args.spec or run_dir / "spec.yaml", args.overrides)
+    return load_spec(args.spec, args.overrides)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("archopt train is not written yet")
+    from archopt.errors import UserError
+    from archopt.train.loop import Interrupted
+
+    if args.nproc < 1 or args.nnodes < 1:
+        raise UserError("--nproc", "must be at least 1")
+    spec = load(args)
+    try:
+        if args.nproc * args.nnodes > 1:
+            result = run_distributed(spec, args)
+            if result is None:
+                return 1
+        else:
+            from archopt.train import fit
+
+            result = fit(spec, out=args.out, resume=args.resume, quiet=args.quiet,
+                         progress=args.progress)
+    except Interrupted as stop:
+        print(f"interrupted at epoch {stop.epoch}, step {stop.step}; checkpoint saved.\n"
+              f"  resume with: archopt train --resume {stop.run_dir}", file=sys.stderr)
+        return 130
+    report(result, args)
+    return 0
+
+
+def run_distributed(spec: Any, args: argparse.Namespace) -> dict | None:
+    """Check the spec for N processes, make the run directory, launch torchrun, read back."""
+    import json
+
+    from archopt.train import ddp
+    from archopt.train.fit import check_resume, prepare, prepare_run_dir
+
+    world = args.nproc * args.nnodes
+    p = prepare(spec, 0, world, 0)
+    if args.resume is not None:
+        check_resume(Path(args.resume), spec)
+        run_dir = Path(args.resume)
+    elif args.node_rank > 0:  # the other nodes use the directory node 0 made (shared disk)
+        run_dir = Path(args.out or ".")
+    else:
+        run_dir = prepare_run_dir(spec, p.data, args.out, None, None, 0)
+    rdzv = {"nnodes": args.nnodes, "node_rank": args.node_rank, "master_addr": args.master_addr,
+            "master_port": args.master_port, "rdzv_backend": args.rdzv_backend,
+            "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
+    code = ddp.launch(str(run_dir), args.nproc, resume=args.resume is not None,
+                      quiet=args.quiet, progress=args.progress, rdzv=rdzv)
+    metrics = run_dir / "metrics.json"
+    if code != 0 or not metrics.is_file():
+        return None
+    return {**json.loads(metrics.read_text()), "run_dir": str(run_dir)}
+
+
+def report(result: dict, args: argparse.Namespace) -> None:
+    """metrics.json as JSON, or a table of splits x metrics and the run directory."""
+    from archopt.cli.output import print_json, print_table
+
+    if args.json:
+        print_json(result)
+        return
+    splits = [s for s in ("train", "val", "test") if isinstance(result.get(s), dict)]
+    names: list[str] = []
+    for s in splits:
+        names += [k for k, v in result[s].items()
+                  if isinstance(v, int | float) and k not in names]
+    rows = [[s] + [result[s].get(n) for n in names] for s in splits]
+    print_table(None, ["split", *names], rows,
+                caption=f"{result.get('epochs')} epochs, {result.get('train_time_s')} s")
+    print(f"run dir: {result['run_dir']}")
