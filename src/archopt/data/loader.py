@@ -74,10 +74,11 @@ class _Order:
         self.set_epoch(state["epoch"])
         self.skip(state["step"])
 
-    def _indices(self) -> Iterator[torch.Tensor]:
-        """This rank's indices (CPU) of each remaining batch of the current epoch."""
+    def _indices(self, device: torch.device | None = None) -> Iterator[torch.Tensor]:
+        """This rank's indices of each remaining batch of the current epoch, on ``device``."""
         order = (epoch_permutation(self.n, self.seed, self.epoch) if self.shuffle
                  else torch.arange(self.n))
+        order = order.to(device) if device is not None else order  # one copy per epoch
         start, self._start = self._start, 0
         for step in range(start, len(self)):
             self.step = step + 1
@@ -115,8 +116,7 @@ class Loader(_Order):
         self.lengths = split.lengths.to(self.device) if split.lengths is not None else None
 
     def __iter__(self) -> Iterator[Batch]:
-        for idx in self._indices():
-            idx = idx.to(self.device, non_blocking=True)
+        for idx in self._indices(self.device):
             lengths = self.lengths[idx] if self.lengths is not None else None
             yield Batch(self.x[idx], self.y[idx], lengths)
 

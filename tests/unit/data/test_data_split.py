@@ -77,3 +77,14 @@ def test_data_spec_errors_name_the_field():
 
     with pytest.raises(UserError, match="data.val_split"):
         load_data({"name": "iris", "val_split": 1.5})
+
+
+def test_public_api_points_here():
+    import archopt
+    import archopt.data
+
+    assert archopt.load_data is archopt.data.load_data
+    assert archopt.describe_data is archopt.data.describe_data
+    d = archopt.describe_data("breast_cancer")
+    assert d["splits"] == {"train": 409, "val": 46, "test": 114}
+    assert sum(d["class_balance"]["train"].values()) == 409
