@@ -24,4 +24,16 @@ def list_models(filter: str | None = None) -> list[str]:
     return MODELS.names(filter)
 
 
-__all__ = ["build_model", "check_output", "list_models"]
+def describe_models(filter: str | None = None) -> list[dict]:
+    """Name, family (the name itself for a family), data kinds and doc line of each model."""
+    configs = {MODELS.get(n).config: n for n in MODELS.names()}
+    rows = []
+    for name in list_models(filter):
+        entry = MODELS.get(name)
+        base = entry.config.__bases__[0] if entry.config else None
+        rows.append({"name": name, "family": configs.get(base, name),
+                     "kinds": list(getattr(entry.config, "kinds", ())), "doc": entry.doc})
+    return rows
+
+
+__all__ = ["build_model", "check_output", "describe_models", "list_models"]

@@ -1,0 +1,235 @@
+"""``profile``: what a model costs: parameters, FLOPs, memory and measured latency, per layer.
+
+- FLOPs: one forward at batch 1, counted by ``torch.utils.flop_counter.FlopCounterMode`` (a
+  multiply-add is 2 FLOPs). On CPU, PyTorch runs attention as
+  ``aten._scaled_dot_product_flash_attention_for_cpu``, which the counter does not know; it is
+  counted with PyTorch's own attention formula (``flop_counter.sdpa_flop``). Operations the
+  counter has no formula for (pooling, normalization, activations) count 0.
+- Memory: ``size_bytes`` is parameters + buffers. ``activation_bytes`` sums the outputs of every
+  layer at batch 1 (about what training keeps for backward, per example);
+  ``peak_activation_bytes`` is the largest input + output of one layer at batch 1 (what an
+  inference must hold at once, at least).
+- Latency: measured, never derived from FLOPs. Eval mode, ``torch.inference_mode``, a few
+  warm-up runs, then the median of ``repeats`` timed runs, at batch 1 and at ``batch_size``,
+  with ``torch.get_num_threads()`` threads reported alongside.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils import flop_counter
+from torch.utils.flop_counter import FlopCounterMode
+
+from archopt.data.dataset import DataShape
+
+
+def _cpu_attention_flops(query_shape: Any, key_shape: Any, value_shape: Any, *args: Any,
+                         out_shape: Any = None, **kwargs: Any) -> int:
+    return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+# attention on CPU, counted with PyTorch's own formula for its other attention kernels
+FLOP_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu:
+                 _cpu_attention_flops}
+
+
+def example_input(model: nn.Module, shape: DataShape, batch: int,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """A seeded random batch the model's forward takes (codes for a GAN)."""
+    gen = torch.Generator().manual_seed(0)
+    if getattr(model, "task", None) == "generation":
+        return torch.randn(batch, model.latent_dim, generator=gen).to(device)
+    return torch.randn(batch, *shape.input_shape, generator=gen).to(device)
+
+
+def count_flops(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
+    """Total FLOPs of ``model(x)`` and FLOPs per module name (``features.0.0``)."""
+    with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=FLOP_FORMULAS) as fc:
+        model(x)
+    per_module: dict[str, int] = {}
+    for key, ops in fc.get_flop_counts().items():
+        if key == "Global":
+            continue
+        name = key.split(".", 1)[1] if "." in key else ""  # drop the root's class name
+        per_module[name] = int(sum(ops.values()))
+    return int(fc.get_total_flops()), per_module
+
+
+def own_flops(flops: dict[str, int]) -> dict[str, int]:
+    """FLOPs of each module minus those of its nearest counted descendants.
+
+    The counter only sees modules that run ``forward`` (not a ``ModuleList``), so a module's
+    children are found by name prefix, not by ``named_children``.
+    """
+    own = dict(flops)
+    for name, n in flops.items():
+        parts = name.split(".") if name else []
+        for i in range(len(parts) - 1, -1, -1):
+            parent = ".".join(parts[:i])
+            if parent in flops:
+                own[parent] -= n
+                break
+    return own
+
+
+def _nbytes(t: Any) -> int:
+    if isinstance(t, torch.Tensor):
+        return t.numel() * t.element_size()
+    if isinstance(t, list | tuple):
+        return sum(_nbytes(v) for v in t)
+    return 0
+
+
+def _shape(t: Any) -> list[int] | None:
+    if isinstance(t, torch.Tensor):
+        return list(t.shape)
+    if isinstance(t, list | tuple) and t:
+        return _shape(t[0])  # an RNN returns (output, state): show the output
+    return None
+
+
+def layer_table(model: nn.Module, x: torch.Tensor) -> tuple[list[dict[str, Any]], int, int]:
+    """Per-layer rows in execution order, the summed and the peak activation bytes.
+
+    A row is a leaf module, or a module with parameters or FLOPs of its own (an attention
+    module's ``scaled_dot_product_attention``, a transformer's class token); its ``params`` and
+    ``flops`` are its own, not its children's, so the columns add up to the totals.
+    """
+    _, flops = count_flops(model, x)
+    own = own_flops(flops)
+    rows: dict[str, dict[str, Any]] = {}
+    io_bytes: dict[str, int] = {}
+    out_bytes: dict[str, int] = {}
+    names = {m: n for n, m in model.named_modules()}
+
+    def hook(mod: nn.Module, args: tuple, out: Any) -> None:
+        name = names[mod]
+        if name not in rows:
+            rows[name] = {"name": name or "(model)", "type": type(mod).__name__,
+                          "output_shape": _shape(out),
+                          "params": sum(p.numel() for p in mod.parameters(recurse=False)),
+                          "flops": own.get(name, 0)}
+            io_bytes[name] = _nbytes(args) + _nbytes(out)
+            out_bytes[name] = _nbytes(out)
+
+    handles = [mod.register_forward_hook(hook) for name, mod in model.named_modules()
+               if not any(True for _ in mod.children()) or own.get(name, 0) > 0
+               or any(True for _ in mod.parameters(recurse=False))]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    table = list(rows.values())
+    return table, sum(out_bytes.values()), max(io_bytes.values(), default=0)
+
+
+def measure_latency(model: nn.Module, x: torch.Tensor, repeats: int = 30,
+                    warmup: int = 5) -> float:
+    """Median wall time of ``model(x)`` in milliseconds (inference mode, synchronized on GPU)."""
+    cuda = x.device.type == "cuda"
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            if cuda:
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            model(x)
+            if cuda:
+                torch.cuda.synchronize()
+            if i >= warmup:
+                times.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(times)
+
+
+def profile_model(model: nn.Module, shape: DataShape, batch_size: int = 256, repeats: int = 30,
+                  device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Parameters, FLOPs, memory, latency and the per-layer table of a built model."""
+    was_training = model.training
+    model.eval()
+    try:
+        x1 = example_input(model, shape, 1)
+        total_flops, _ = count_flops(model, x1)
+        layers, activations, peak = layer_table(model, x1)
+        params = sum(p.numel() for p in model.parameters())
+        model.to(device)
+        latency = {
+            "batch_1": measure_latency(model, example_input(model, shape, 1, device), repeats),
+            "batch_N": measure_latency(model, example_input(model, shape, batch_size, device),
+                                       repeats),
+        }
+    finally:
+        model.train(was_training)
+    result = {
+        "model": getattr(model, "spec", {}).get("name", type(model).__name__),
+        "data": shape.to_dict(),
+        "params": params,
+        "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "flops": total_flops,
+        "size_bytes": sum(_nbytes(t) for t in (*model.parameters(), *model.buffers())),
+        "activation_bytes": activations,
+        "peak_activation_bytes": peak,
+        "latency_ms": latency,
+        "batch_N": batch_size,
+        "repeats": repeats,
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+        "cpu_count": os.cpu_count(),
+        "layers": layers,
+    }
+    if getattr(model, "task", None) == "generation":
+        result["profiled"] = "generator"
+    return result
+
+
+def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 256,
+            repeats: int = 30) -> dict[str, Any]:
+    """Profile the model of an experiment spec (a path, a dict or a ``Spec``) on its data.
+
+    The data is loaded only for its shape; the model is built with the spec's seed. For a GAN
+    the FLOPs, latency and layer table are the generator's (what ``forward`` runs); ``params``
+    counts both networks.
+    """
+    from archopt.data import load_data
+    from archopt.errors import UserError
+    from archopt.models import build_model
+    from archopt.spec import Spec, load_spec
+
+    overrides = list(overrides)
+    spec = spec_or_path if isinstance(spec_or_path, Spec) else load_spec(
+        spec_or_path, overrides, validate_plugins=False)
+    shape = load_data(spec.data, spec.seed).shape
+    try:
+        model = build_model(spec.model, shape, seed=spec.seed)
+    except UserError as err:
+        raise locate(err, spec_or_path, overrides) from None
+    device = "cuda" if spec.device == "auto" and torch.cuda.is_available() else (
+        "cpu" if spec.device == "auto" else spec.device)
+    result = profile_model(model, shape, batch_size, repeats, device)
+    return {"name": spec.name, **result}
+
+
+def locate(err: Any, source: Any, overrides: list[str]) -> Any:
+    """Point a model error at its --set override or its line in the spec file."""
+    from archopt.errors import UserError
+    from archopt.spec.load import line_of, read_yaml
+
+    path = err.where
+    for text in overrides:
+        key = text.partition("=")[0].strip()
+        if path == key or path.startswith(key + "."):
+            return UserError(f"--set {text}", err.what, err.hint)
+    if isinstance(source, str | os.PathLike) and path.startswith("model"):
+        _, node = read_yaml(source)
+        line = line_of(node, [int(p) if p.isdigit() else p for p in path.split(".")])
+        if line:
+            return UserError(f"{source}:{line}: {path}", err.what, err.hint)
+    return err
