@@ -131,6 +131,11 @@ def test_npz(tmp_path):
     ds = raw({"name": "npz", "path": str(tmp_path / "r.npz"), "x_train": "a", "y_train": "b",
               "x_test": "c", "y_test": "d"})
     assert ds.kind == "tabular" and ds.task == "regression" and ds.train.y.shape == (10, 1)
+    np.savez(tmp_path / "c.npz", x_train=rng.random((10, 1, 4, 4)),
+             y_train=(np.arange(10) % 3)[:, None], x_test=rng.random((3, 1, 4, 4)),
+             y_test=np.array([[0], [1], [2]]))
+    ds = raw({"name": "npz", "path": str(tmp_path / "c.npz")})
+    assert ds.kind == "image" and ds.num_classes == 3 and ds.train.y.shape == (10,)
 
 
 def test_cifar10_and_100(tmp_path):

@@ -34,7 +34,7 @@ class NPZConfig(BaseModel):
 
 def infer_task(y: np.ndarray) -> str:
     """Classification for integer, bool or string targets of one column; else regression."""
-    if y.dtype.kind in "iubUSO" and y.ndim == 1:
+    if y.dtype.kind in "iubUSO" and (y.ndim == 1 or y.shape[1:] == (1,)):
         return "classification"
     return "regression"
 
