@@ -90,7 +90,8 @@ def run_distributed(spec: Any, args: argparse.Namespace) -> dict | None:
     p = prepare(spec, 0, world, 0)
     if args.resume is not None:
         check_resume(Path(args.resume), spec)
-        run_dir = Path(args.resume)
+        # the workers read spec.yaml: write the resumed spec (epochs may be extended)
+        run_dir = prepare_run_dir(spec, p.data, None, Path(args.resume), None, 0)
     elif args.node_rank > 0:  # the other nodes use the directory node 0 made (shared disk)
         run_dir = Path(args.out or ".")
     else:

@@ -84,6 +84,8 @@ def launch(run_dir: str, nproc: int, *, resume: bool, quiet: bool, progress: str
     args += ["--progress", progress] if progress else []
     parsed = torchrun.get_args_parser().parse_args(args)
     env_before = os.environ.get("OMP_NUM_THREADS")
+    if env_before is None:  # torchrun would warn and use 1; share the cores instead
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
     try:
         torchrun.run(parsed)
     except Exception as exc:  # ChildFailedError: a worker failed and printed why
