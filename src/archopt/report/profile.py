@@ -46,6 +46,8 @@ def example_input(model: nn.Module, shape: DataShape, batch: int,
     gen = torch.Generator().manual_seed(0)
     if getattr(model, "task", None) == "generation":
         return torch.randn(batch, model.latent_dim, generator=gen).to(device)
+    if any(isinstance(m, nn.Embedding) for m in model.modules()):
+        return torch.zeros(batch, *shape.input_shape, device=device)  # valid token ids
     return torch.randn(batch, *shape.input_shape, generator=gen).to(device)
 
 
@@ -211,9 +213,16 @@ def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 
         model = build_model(spec.model, shape, seed=spec.seed)
     except UserError as err:
         raise locate(err, spec_or_path, overrides) from None
-    device = "cuda" if spec.device == "auto" and torch.cuda.is_available() else (
-        "cpu" if spec.device == "auto" else spec.device)
-    result = profile_model(model, shape, batch_size, repeats, device)
+    from archopt.train.setup import resolve_device
+
+    device = resolve_device(spec.device)
+    threads = torch.get_num_threads()
+    if spec.train.threads:  # measure with the threads the run would use
+        torch.set_num_threads(spec.train.threads)
+    try:
+        result = profile_model(model, shape, batch_size, repeats, device)
+    finally:
+        torch.set_num_threads(threads)
     return {"name": spec.name, **result}
 
 
