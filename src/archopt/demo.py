@@ -19,7 +19,11 @@ PAPER: dict[str, tuple[str, float, float]] = {
 
 
 def paper_spec(preset: str, steps: int = 6000, shuffle_seq: bool = False) -> dict[str, Any]:
-    """The spec that reproduces one row of the paper's table."""
+    """The spec that reproduces one row of the paper's table.
+
+    One thread: these models have 0.4k-15k parameters, and measured on 2 cores a step of the CNN
+    or GRU was 5-20x slower with two intra-op threads than with one (benchmarks/RESULTS.md).
+    """
     data: dict[str, Any] = {"name": "mnist1d", "val_split": 0.0, "batch_size": 100,
                             "normalize": False}
     if shuffle_seq:
@@ -30,7 +34,7 @@ def paper_spec(preset: str, steps: int = 6000, shuffle_seq: bool = False) -> dic
         "data": data,
         "model": {"name": preset},
         "train": {"max_steps": steps, "optimizer": {"name": "adam", "lr": 0.01},
-                  "metrics": ["accuracy"]},
+                  "metrics": ["accuracy"], "threads": 1},
     }
 
 
