@@ -21,6 +21,7 @@ before the last one with parameters, ``head`` is that layer and what follows it.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -147,10 +148,8 @@ def _build_one(name: str, params: Any, x: torch.Tensor, shape: DataShape, where:
                build_list: Callable[..., nn.Sequential]) -> nn.Module:
     """One layer for an input like ``x`` (a zero batch)."""
     if name in RANK and x.ndim != RANK[name]:
-        hint = ("sequences are (B, T, F): add `- permute: [0, 2, 1]` first"
-                if shape.kind == "sequence" and RANK[name] == 3 else
-                f"2-D layers need image data; use the 1-D version for {shape.kind} data"
-                if RANK[name] == 4 else "check the layers before it")
+        hint = (f"2-D layers need image data; use the 1-D version for {shape.kind} data"
+                if RANK[name] == 4 and shape.kind != "image" else "check the layers before it")
         raise UserError(where, f"{name} needs {LAYOUT[RANK[name]]} input but gets "
                         f"{tuple(x.shape)}", hint)
     if name in ACTIVATIONS:
@@ -176,16 +175,15 @@ def _build_one(name: str, params: Any, x: torch.Tensor, shape: DataShape, where:
         cls = nn.AdaptiveAvgPool2d if x.ndim == 4 else nn.AdaptiveAvgPool1d
         return cls(**{"output_size": 1, **_kwargs(cls, params, None, where)})
     if name in RECURRENT:
-        params = dict(params or {})
-        output = params.pop("output", "last")
+        # nn.RNNBase takes *args, **kwargs: name its parameters here
+        kw = _kwargs(RECURRENT[name], params, "input_size", where,
+                     ["hidden_size", "num_layers", "bias", "dropout", "bidirectional", "output"])
+        output = kw.pop("output", "last")
         if output not in ("last", "all", "mean"):
             raise UserError(f"{where}.output", f"unknown output '{output}'",
                             "choose last, all or mean")
         if x.ndim != 3:
             raise UserError(where, f"{name} needs (B, T, F) input but gets {tuple(x.shape)}")
-        # nn.RNNBase takes *args, **kwargs: name its parameters here
-        kw = _kwargs(RECURRENT[name], params, "input_size", where,
-                     ["hidden_size", "num_layers", "bias", "dropout", "bidirectional", "output"])
         return Recurrent(RECURRENT[name](x.shape[-1], batch_first=True, **kw), output)
     if name not in TORCH_LAYERS:
         raise UserError(where, f"unknown layer '{name}'",
@@ -197,11 +195,7 @@ def _build_one(name: str, params: Any, x: torch.Tensor, shape: DataShape, where:
             kw[key] = shape.num_outputs
     if inferred:
         kw[inferred] = x.shape[dim]
-    try:
-        return cls(**kw)
-    except TypeError as exc:
-        raise UserError(where, str(exc).replace("__init__() ", ""),
-                        f"see torch.nn.{cls.__name__}") from None
+    return cls(**kw)
 
 
 def _build_list(items: list[Any], x: torch.Tensor, shape: DataShape, where: str
@@ -211,7 +205,12 @@ def _build_list(items: list[Any], x: torch.Tensor, shape: DataShape, where: str
     for i, item in enumerate(items):
         here = f"{where}.{i}"
         name, params = _item(item, here)
-        layer = _build_one(name, params, x, shape, f"{here}.{name}", _build_list)
+        try:
+            layer = _build_one(name, params, x, shape, f"{here}.{name}", _build_list)
+        except (TypeError, ValueError, RuntimeError) as exc:  # torch refused the parameters
+            msg = re.sub(r"^[\w.]+\(\) ", "", str(exc).strip().splitlines()[0])
+            raise UserError(f"{here}.{name}", f"bad parameters: {msg}",
+                            "see the torch.nn layer of that name for its parameters") from None
         layer.eval()
         try:
             with torch.no_grad():  # a residual's body alone, to check it keeps the shape

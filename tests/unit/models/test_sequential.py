@@ -78,6 +78,10 @@ def test_auto_output_residual_embedding_and_recurrent_outputs() -> None:
     ([{"permute": [0, 1]}], "model.layers.0.permute", "order"),
     ([{"gru": {"hidden_size": 4, "output": "first"}}], "model.layers.0.gru.output", "last"),
     ([{"relu": None, "flatten": None}], "model.layers.0", "one-key"),
+    (["gru"], "model.layers.0.gru", "hidden_size"),
+    ([{"group_norm": {}}], "model.layers.0.group_norm", "num_groups"),
+    ([{"gru": [4]}], "model.layers.0.gru", "mapping"),
+    (["flatten", "conv1d"], "model.layers.1.conv1d", "(B, C, T)"),
 ])
 def test_layer_errors_name_the_layer(layers: list, where: str, words: str) -> None:
     with pytest.raises(UserError) as err:
