@@ -47,17 +47,19 @@ class TransformerEncoder(nn.Module):
         if self.image:
             c, h, w = shape.input_shape
             p = cfg.patch_size
-            if p > min(h, w):
-                raise UserError("model.patch_size", f"patch {p} is larger than the {h}x{w} image",
-                                f"use a patch_size of at most {min(h, w)}")
+            if h % p or w % p:
+                fits = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0]
+                raise UserError("model.patch_size", f"patches of {p}x{p} do not tile the {h}x{w}"
+                                " image", f"use one of: {', '.join(map(str, fits))}")
             self.embed = nn.Conv2d(c, cfg.width, p, stride=p)
             tokens, self.step = (h // p) * (w // p), 1
         else:
             t, f = shape.input_shape
             p = cfg.sequence_patch
-            if p > t:
-                raise UserError("model.sequence_patch", f"{p} steps per token but the "
-                                f"sequences have {t}", f"use at most {t}")
+            if t % p:
+                fits = [d for d in range(1, t + 1) if t % d == 0]
+                raise UserError("model.sequence_patch", f"{p} steps per token do not tile the "
+                                f"{t} steps", f"use one of: {', '.join(map(str, fits))}")
             self.embed = nn.Conv1d(f, cfg.width, p, stride=p)
             tokens, self.step = t // p, p
         self.cls = nn.Parameter(torch.zeros(1, 1, cfg.width)) if cfg.pooling == "cls" else None
