@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,61 @@ from archopt.spec.load import write_atomic
 FORMAT = 1  # bumped when the layout changes
 
 
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` through a temporary file and a rename (never half-written)."""
+class _Writer:
+    """At most one checkpoint write in flight, in a background thread.
+
+    The state is serialized to bytes in the caller's thread (a snapshot: training may go on
+    changing the tensors); writing and fsync, which cost more than a small model's epoch, happen
+    meanwhile. ``wait()`` joins the write and re-raises its error.
+    """
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def submit(self, path: str | os.PathLike, data: bytes) -> None:
+        self.wait()
+
+        def write() -> None:
+            try:
+                write_atomic(path, data)
+            except BaseException as exc:  # reported by the next wait()
+                self.error = exc
+
+        self.thread = threading.Thread(target=write, name="archopt-checkpoint", daemon=False)
+        self.thread.start()
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+_writer = _Writer()
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any],
+                    background: bool = False) -> None:
+    """Write ``state`` to ``path`` through a temporary file and a rename (never half-written).
+
+    ``background``: return once the state is serialized; call ``wait_for_writes()`` before
+    relying on the file.
+    """
     buf = io.BytesIO()
     torch.save({"format": FORMAT, **state}, buf)
-    write_atomic(path, buf.getvalue())
+    if background:
+        _writer.submit(path, buf.getvalue())
+    else:
+        _writer.wait()
+        write_atomic(path, buf.getvalue())
+
+
+def wait_for_writes() -> None:
+    """Block until the background checkpoint write (if any) is on disk."""
+    _writer.wait()
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

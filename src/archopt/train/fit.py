@@ -50,32 +50,15 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
     rank, world, local_rank = ddp.context()
     # 1) check everything before a file is written
     p = prepare(spec, rank, world, local_rank)
-    t, device, model, parts = spec.train, p.device, p.model, p.parts
+    device, parts = p.device, p.parts
     state = check_resume(Path(resume), spec) if resume is not None else None
     # 2) the run directory (nothing was written before this line)
     run_path = prepare_run_dir(spec, p.data, out, resume and Path(resume), run_dir, rank)
     # 3) the trainer and its callbacks
     ddp.init(device, world)
-    net = ddp.wrap(model, device, world)
-    if t.compile:
-        net = torch.compile(net)
-    dtype = setup.amp_dtype(device, t.amp)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    callbacks = make_callbacks(spec, run_path if rank == 0 else None, p.monitor, quiet,
-                               progress, parts.task, p.data.shape)
-    seed_everything(spec.seed)
-    trainer = Trainer(
-        task=parts.task, model=model, net=net, loss_fn=parts.loss_fn.to(device),
-        optimizers=p.optimizers, schedulers=p.schedulers, scaler=scaler,
-        train_loader=p.loader, val_loader=p.val_loader, callbacks=callbacks, device=device,
-        metrics=parts.metrics, epochs=p.epochs, total_steps=p.total_steps,
-        steps_per_epoch=p.steps_per_epoch, n_train=len(p.data.train),
-        batch_size=spec.data.batch_size, augment=p.augment,
-        aug_gen=torch.Generator().manual_seed(spec.seed + 1), autocast_dtype=dtype,
-        channels_last=p.channels_last, clip_grad_norm=t.clip_grad_norm,
-        l1=t.regularization.l1, l2=t.regularization.l2,
-        penalized=setup.penalized_weights(model), eval_every=t.eval_every, run_dir=run_path,
-        rank=rank, world_size=world, spec_hash=setup.spec_hash(spec))
+    trainer = build_trainer(spec, p, run_path if rank == 0 else None, quiet, progress,
+                            rank, world)
+    trainer.run_dir = run_path
     if state is not None:
         trainer.load_state_dict(state)
     # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
@@ -155,6 +138,32 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
                                                     total_steps)
     return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
                     total_steps, monitor, augment, channels_last, optimizers, schedulers)
+
+
+def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = True,
+                  progress: str | None = None, rank: int = 0, world: int = 1) -> Trainer:
+    """The Trainer of a prepared spec; ``run_dir`` None writes no files (benchmarks, tests)."""
+    t, model = spec.train, p.model
+    net = ddp.wrap(model, p.device, world)
+    if t.compile:
+        net = torch.compile(net)
+    dtype = setup.amp_dtype(p.device, t.amp)
+    scaler = torch.amp.GradScaler(p.device.type, enabled=dtype == torch.float16)
+    callbacks = make_callbacks(spec, run_dir, p.monitor, quiet, progress, p.parts.task,
+                               p.data.shape)
+    seed_everything(spec.seed)
+    return Trainer(
+        task=p.parts.task, model=model, net=net, loss_fn=p.parts.loss_fn.to(p.device),
+        optimizers=p.optimizers, schedulers=p.schedulers, scaler=scaler,
+        train_loader=p.loader, val_loader=p.val_loader, callbacks=callbacks, device=p.device,
+        metrics=p.parts.metrics, epochs=p.epochs, total_steps=p.total_steps,
+        steps_per_epoch=p.steps_per_epoch, n_train=len(p.data.train),
+        batch_size=spec.data.batch_size, augment=p.augment,
+        aug_gen=torch.Generator().manual_seed(spec.seed + 1), autocast_dtype=dtype,
+        channels_last=p.channels_last, clip_grad_norm=t.clip_grad_norm,
+        l1=t.regularization.l1, l2=t.regularization.l2,
+        penalized=setup.penalized_weights(model), eval_every=t.eval_every, run_dir=run_dir,
+        rank=rank, world_size=world, spec_hash=setup.spec_hash(spec))
 
 
 def check_resume(run_dir: Path, spec: Spec) -> dict[str, Any]:

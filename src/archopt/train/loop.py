@@ -16,6 +16,7 @@ from torch import nn
 
 from archopt.errors import UserError
 from archopt.train.callbacks import call
+from archopt.train.checkpoint import wait_for_writes
 from archopt.train.metrics import compute
 from archopt.train.schedulers import is_per_epoch
 from archopt.train.tasks import forward
@@ -32,6 +33,13 @@ class Interrupted(KeyboardInterrupt):
 
 def run(t: Trainer) -> None:
     """Train until ``t.epochs`` epochs or ``t.total_steps`` steps, or a callback stops it."""
+    try:
+        _run(t)
+    finally:  # checkpoints are written in the background: on disk before we return or raise
+        wait_for_writes()
+
+
+def _run(t: Trainer) -> None:
     step_fn = t.task.train_step or supervised_step
     call(t.callbacks, "on_fit_start", t)
     while t.epoch < t.epochs and t.global_step < t.total_steps and not t.should_stop:
@@ -42,7 +50,8 @@ def run(t: Trainer) -> None:
             t.acc = Accumulator(keep_outputs=bool(t.metrics))
             call(t.callbacks, "on_epoch_start", t)
         start = time.perf_counter()
-        # 2) the steps
+        # 2) the steps (train mode once per epoch; whoever switches to eval switches back)
+        t.net.train()
         for batch in t.train_loader:
             losses, out, target = step_fn(t, batch)
             t.acc.add(losses, out, target, len(batch.x))
@@ -80,7 +89,6 @@ def run(t: Trainer) -> None:
 
 def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.Tensor]:
     """One optimizer step on one batch; returns the losses, output and target (detached)."""
-    t.net.train()
     x, y = batch.x, batch.y
     if t.augment is not None:
         x, y = t.augment(x, y, t.aug_gen)

@@ -16,7 +16,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from archopt.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from archopt.train.checkpoint import (
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    wait_for_writes,
+)
 
 
 @dataclass(eq=False)
@@ -151,17 +157,19 @@ class Trainer:
 
     def save_last(self) -> None:
         if self.is_main and self.run_dir is not None:
-            save_checkpoint(self.run_dir / "checkpoints" / "last.pt", self.state_dict())
+            save_checkpoint(self.run_dir / "checkpoints" / "last.pt", self.state_dict(),
+                            background=True)
 
     def save_best(self, monitor: str, value: float) -> None:
         if self.is_main and self.run_dir is not None:
             save_checkpoint(self.run_dir / "checkpoints" / "best.pt",
                             {"model": self.model.state_dict(), "epoch": self.epoch,
                              "global_step": self.global_step, "monitor": monitor,
-                             "value": value, "spec_hash": self.spec_hash})
+                             "value": value, "spec_hash": self.spec_hash}, background=True)
 
     def load_best(self) -> None:
         """Load the weights of ``best.pt`` (every rank reads the same file)."""
+        wait_for_writes()
         path = self.run_dir / "checkpoints" / "best.pt" if self.run_dir else None
         if path is not None and path.is_file():
             self.model.load_state_dict(load_checkpoint(path)["model"])
