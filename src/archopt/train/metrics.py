@@ -58,8 +58,9 @@ def _metric(name: str, tasks: set[str]) -> Callable:
 
 def _labels(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(true, predicted) class indices as numpy arrays."""
-    y = targets.argmax(-1) if targets.ndim == 2 else targets
-    return y.numpy(), outputs.argmax(-1).numpy()
+    # max().indices: several times faster than argmax() on CPU for few classes
+    y = targets.max(-1).indices if targets.ndim == 2 else targets
+    return y.numpy(), outputs.max(-1).indices.numpy()
 
 
 _CLS = {"classification"}

@@ -70,8 +70,14 @@ class RichProgress(Callback):
                              epoch=f"{trainer.epoch + 1}/{trainer.epochs}",
                              info=f"loss {trainer.acc.running_loss():.4g}")
 
+    def on_epoch_start(self, trainer: Any) -> None:
+        self.progress.update(self.task, epoch=f"{trainer.epoch + 1}/{trainer.epochs}")
+
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
         self.progress.console.print(epoch_line(logs, trainer.epochs), highlight=False)
+        shown = {k: v for k, v in logs.items() if k.startswith(("train_", "val_"))}
+        info = "  ".join(f"{k} {v:.4g}" for k, v in list(shown.items())[:4])
+        self.progress.update(self.task, completed=trainer.global_step, info=info)
 
     def on_fit_end(self, trainer: Any) -> None:
         if self.progress is not None:
