@@ -15,12 +15,17 @@ CLS = {"name": "wine-mlp", "seed": 3, "device": "cpu",
        "train": {"epochs": 3, "optimizer": {"name": "adam", "lr": 0.01}}}
 
 TASKS = {
-    "classification-image": {"data": {"name": "digits", "batch_size": 128},
+    "classification-image": {"data": {"name": "digits", "batch_size": 128,
+                                      "augment": [{"name": "mixup", "alpha": 0.2}]},
                              "model": {"name": "cnn", "channels": [8, 8]},
                              "train": {"epochs": 2, "metrics": ["accuracy", "top5_accuracy"]}},
     "classification-sequence": {"data": {"name": "mnist1d", "batch_size": 200},
                                 "model": {"name": "mnist1d_cnn"},
                                 "train": {"max_steps": 30, "loss": {"name": "focal"}}},
+    "classification-variable-length": {
+        "data": {"name": "synthetic", "kind": "sequence", "variable_length": True,
+                 "num_train": 64, "length": 12},
+        "model": {"name": "rnn"}, "train": {"epochs": 2, "optimizer": {"name": "nesterov"}}},
     "regression": {"data": {"name": "diabetes", "batch_size": 64}, "model": {"name": "mlp"},
                    "train": {"epochs": 2, "loss": {"name": "huber"},
                              "scheduler": {"name": "cosine", "warmup_steps": 2}}},
@@ -38,6 +43,7 @@ TASKS = {
 }
 WANT = {"classification-image": ("classification", {"accuracy", "top5_accuracy"}),
         "classification-sequence": ("classification", {"accuracy", "f1_macro"}),
+        "classification-variable-length": ("classification", {"accuracy", "f1_macro"}),
         "regression": ("regression", {"mse", "mae", "r2"}),
         "regression-synthetic": ("regression", {"mse", "mae", "r2"}),
         "reconstruction": ("reconstruction", {"mse", "psnr"}),

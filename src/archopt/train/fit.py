@@ -129,7 +129,7 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     if spec.data.augment:
         from archopt.data import build_augment
 
-        augment = build_augment(spec.data.augment, shape.kind)
+        augment = build_augment(spec.data.augment, shape)  # the shape: classes for mixup
     model.to(device)
     channels_last = device.type == "cuda" and setup.has_conv2d(model)
     if channels_last:
