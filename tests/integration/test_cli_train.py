@@ -9,6 +9,8 @@ import sys
 import pytest
 import torch
 
+from archopt.train.callbacks import tensorboard
+
 CLS = {"name": "wine-mlp", "seed": 3, "device": "cpu",
        "data": {"name": "wine", "batch_size": 32},
        "model": {"name": "mlp", "hidden": [16]},
@@ -76,6 +78,8 @@ def test_every_task_trains_through_the_cli(case, cli, write_spec, tmp_path):
     assert (out / "spec.yaml").is_file() and (out / "data_shape.json").is_file()
     if task == "generation":
         assert list((out / "samples").glob("*.png"))
+    if tensorboard.available():
+        assert list((out / "tensorboard").glob("events.out.tfevents.*"))
     if task == "classification":
         assert "confusion_matrix" in saved["test"]
 

@@ -83,6 +83,7 @@ def _run(t: Trainer) -> None:
         call(t.callbacks, "on_epoch_end", t, logs)
         sync_stop(t)
     if t.world_size > 1:
+        wait_for_writes()
         torch.distributed.barrier()  # rank 0 has written best.pt before anyone reads it
     call(t.callbacks, "on_fit_end", t)
 
