@@ -1,7 +1,8 @@
 """``profile``: what a model costs: parameters, FLOPs, memory and measured latency, per layer.
 
-- FLOPs: one forward at batch 1, counted by ``torch.utils.flop_counter.FlopCounterMode`` (a
-  multiply-add is 2 FLOPs). On CPU, PyTorch runs attention as
+- FLOPs: one forward at batch 1 on CPU, counted by ``torch.utils.flop_counter.FlopCounterMode``
+  (a multiply-add is 2 FLOPs), with oneDNN off so that LSTMs run as countable matrix products
+  rather than one fused ``mkldnn_rnn_layer``. On CPU, PyTorch runs attention as
   ``aten._scaled_dot_product_flash_attention_for_cpu``, which the counter does not know; it is
   counted with PyTorch's own attention formula (``flop_counter.sdpa_flop``). Operations the
   counter has no formula for (pooling, normalization, activations) count 0.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,8 +55,13 @@ def example_input(model: nn.Module, shape: DataShape, batch: int,
 
 def count_flops(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
     """Total FLOPs of ``model(x)`` and FLOPs per module name (``features.0.0``)."""
-    with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=FLOP_FORMULAS) as fc:
-        model(x)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # mkldnn.flags warns about Intel GPUs
+        # oneDNN runs an LSTM as one fused op the counter cannot see into; without it PyTorch
+        # runs the LSTM as matrix products, which it counts
+        with torch.backends.mkldnn.flags(enabled=False), FlopCounterMode(
+                display=False, custom_mapping=FLOP_FORMULAS) as fc:
+            model(x)
     per_module: dict[str, int] = {}
     for key, ops in fc.get_flop_counts().items():
         if key == "Global":

@@ -48,6 +48,16 @@ def test_mnist1d_cnn_numbers() -> None:
     assert 0 < r["peak_activation_bytes"] <= r["activation_bytes"]
 
 
+@pytest.mark.filterwarnings("ignore:TF32")
+def test_lstm_is_counted() -> None:
+    model = build_model({"name": "rnn", "cell": "lstm", "hidden": 4}, SEQ, seed=0)
+    r = profile_model(model, SEQ, batch_size=2, repeats=2)
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert r["flops"] == counter_total(model, torch.zeros(1, 40, 1))
+    lstm = next(row for row in r["layers"] if row["type"] == "LSTM")
+    assert lstm["flops"] == 2 * 40 * 4 * 4 * (1 + 4)  # 4 gates: input and recurrent products
+
+
 def test_attention_on_cpu_is_counted() -> None:
     model = build_model({"name": "transformer", "width": 8, "heads": 2, "depth": 1}, SEQ)
     x = torch.zeros(1, 40, 1)
