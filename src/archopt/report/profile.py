@@ -213,8 +213,11 @@ def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 
     from archopt.spec import Spec, load_spec
 
     overrides = list(overrides)
-    spec = spec_or_path if isinstance(spec_or_path, Spec) else load_spec(
-        spec_or_path, overrides, validate_plugins=False)
+    if isinstance(spec_or_path, Spec):
+        spec = spec_or_path if not overrides else load_spec(
+            spec_or_path.model_dump(), overrides, validate_plugins=False)
+    else:
+        spec = load_spec(spec_or_path, overrides, validate_plugins=False)
     shape = load_data(spec.data, spec.seed).shape
     try:
         model = build_model(spec.model, shape, seed=spec.seed)

@@ -92,3 +92,12 @@ def test_profile_a_spec_loads_its_data_shape() -> None:
     assert r["name"] == "p" and r["data"]["input_shape"] == [16, 2]
     conv = next(row for row in r["layers"] if row["type"] == "Conv1d")
     assert conv["output_shape"] == [1, 6, 16] and conv["params"] == 6 * 2 * 3 + 6
+
+
+def test_profile_a_spec_object_with_overrides() -> None:
+    from archopt.spec import load_spec
+
+    spec = load_spec({"data": {"name": "synthetic", "features": 5}, "model": {"name": "mlp"}},
+                     validate_plugins=False)
+    r = profile(spec, ["model.hidden=[3]"], batch_size=2, repeats=1)
+    assert r["params"] == 5 * 3 + 3 + 3 * 3 + 3
