@@ -122,6 +122,31 @@ def test_same_seed_same_result_and_weights(tmp_path):
     assert r3["train"]["loss"] != r1["train"]["loss"]
 
 
+def test_extra_callbacks_see_every_epoch_and_can_stop(tmp_path):
+    import archopt
+    from archopt.train.callbacks import Callback
+
+    class StopAfterTwo(Callback):
+        key = "stop_after_two"
+
+        def __init__(self):
+            self.seen = []
+
+        def on_validation_end(self, trainer, logs):
+            self.seen.append(logs["val_accuracy"])
+            trainer.should_stop = len(self.seen) >= 2
+
+        def state_dict(self):
+            return {"seen": list(self.seen)}
+
+    cb = StopAfterTwo()
+    r = archopt.fit(archopt.load_spec(spec_of()), out=tmp_path / "cb", quiet=True,
+                    callbacks=[cb])
+    assert r["epochs"] == 2 and len(cb.seen) == 2
+    state = torch.load(tmp_path / "cb/checkpoints/last.pt", weights_only=True)
+    assert state["callbacks"]["stop_after_two"] == {"seen": cb.seen}
+
+
 def test_early_stopping_stops_and_restores_best(tmp_path):
     import archopt
 
@@ -159,6 +184,7 @@ def _run_bad(cli, write_spec, tmp_path, spec, *extra):
     ({"loss": {"name": "mse"}}, "targets are class indices"),
     ({"metrics": ["r2"]}, "train.metrics.0"),
     ({"early_stopping": {"monitor": "val_acc"}}, "val_accuracy"),
+    ({"task": "regression"}, "is a classification dataset"),
 ])
 def test_bad_train_sections_exit_2_and_write_nothing(train, needle, cli, write_spec, tmp_path):
     err = _run_bad(cli, write_spec, tmp_path, spec_of(train={**CLS["train"], **train}))

@@ -31,8 +31,8 @@ from archopt.train.trainer import Trainer
 
 
 def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None = None,
-        quiet: bool = False, progress: str | None = None, run_dir: str | Path | None = None
-        ) -> dict[str, Any]:
+        quiet: bool = False, progress: str | None = None, run_dir: str | Path | None = None,
+        callbacks: list | None = None) -> dict[str, Any]:
     """Train the model a spec describes; returns metrics.json's contents plus ``run_dir``.
 
     Args:
@@ -42,6 +42,8 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
         quiet: no progress output.
         progress: ``auto`` (a bar on a terminal, lines otherwise), ``bar`` or ``lines``.
         run_dir: an existing, empty run directory made by the launcher (DDP workers).
+        callbacks: extra ``Callback`` objects (an Optuna pruning callback, ...); they run
+            before checkpointing, so their state is saved with the run.
 
     Raises:
         UserError: for anything wrong with the spec, the data, the model or the run directory,
@@ -58,6 +60,7 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
     ddp.init(device, world)
     trainer = build_trainer(spec, p, run_path if rank == 0 else None, quiet, progress,
                             rank, world)
+    trainer.callbacks[-1:-1] = list(callbacks or [])  # before the checkpoint callback
     trainer.run_dir = run_path
     if state is not None:
         trainer.load_state_dict(state)

@@ -26,13 +26,14 @@ class TensorBoard(Callback):
     def on_fit_start(self, trainer: Any) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.global_step or None)
+        # flushed every 10 s and at the end, not every epoch (a flush costs a small epoch's time)
+        self.writer = SummaryWriter(str(self.log_dir), purge_step=trainer.global_step or None,
+                                    flush_secs=10)
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
         for k, v in logs.items():
             if k not in ("epoch", "step") and isinstance(v, int | float):
                 self.writer.add_scalar(k, v, logs["step"])
-        self.writer.flush()
 
     def on_fit_end(self, trainer: Any) -> None:
         if self.writer is not None:
