@@ -31,6 +31,15 @@ from archopt.train import loop
 from archopt.train.fit import build_trainer, prepare
 
 SECTION = "## Trainer (benchmarks/bench_trainer.py)"
+NOTES = (
+    "Notes. On a shared machine (load 4-12 on 2 cores while other jobs ran) wall-clock "
+    "medians swing several-fold between runs, so the overhead is measured in process CPU time "
+    "with 1 thread (`--clock cpu`; `--clock wall` is the default). What archopt adds per step "
+    "is a finiteness check, an append of the loss and outputs, and the callback dispatch (tens "
+    "of microseconds); per epoch, the train metrics through scikit-learn (about 1 ms). `+files` "
+    "adds a fixed cost per epoch (serializing last.pt and best.pt, TensorBoard, history): 10-20 "
+    "ms of CPU, visible only because these epochs last 70 ms; the write and fsync run in a "
+    "background thread.")
 LOAD = [0.0]  # load average when the benchmark started
 CLOCK = time.perf_counter  # --clock cpu: process CPU time (steadier on a shared machine)
 
@@ -179,15 +188,7 @@ def markdown(args: argparse.Namespace, over: list[list], acc: list[list]) -> str
     for seed, a, tt, wall in acc:
         ok = "met" if a >= 0.98 and wall < 60 else "missed"
         lines.append(f"| {seed} | {a:.4f} | {tt:.1f} | {wall:.1f} | >= 0.98 in < 60 s: {ok} |")
-    lines += ["", "Notes. On a shared machine (load 4-12 on 2 cores while other jobs ran) wall-clock "
-              "medians swing several-fold between runs, so the overhead is measured in process "
-              "CPU time with 1 thread (`--clock cpu`; `--clock wall` is the default). What "
-              "archopt adds per step is a finiteness check, an append of the loss and outputs, "
-              "and the callback dispatch (tens of microseconds); per epoch, the train metrics "
-              "through scikit-learn (about 1 ms). `+files` adds a fixed cost per epoch "
-              "(serializing last.pt and best.pt, TensorBoard, history): 10-20 ms of CPU, visible "
-              "only because these epochs last 70 ms; the write and fsync run in a background "
-              "thread."]
+    lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
 
