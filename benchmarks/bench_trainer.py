@@ -38,8 +38,9 @@ NOTES = (
     "is a finiteness check, an append of the loss and outputs, and the callback dispatch (tens "
     "of microseconds); per epoch, the train metrics through scikit-learn (about 1 ms). `+files` "
     "adds a fixed cost per epoch (serializing last.pt and best.pt, TensorBoard, history): 10-20 "
-    "ms of CPU, visible only because these epochs last 70 ms; the write and fsync run in a "
-    "background thread.")
+    "ms of CPU (this benchmark also counts opening and closing the TensorBoard writer, once per "
+    "fit in real runs), visible only because these epochs last 70 ms; the write and fsync run "
+    "in a background thread.")
 LOAD = [0.0]  # load average when the benchmark started
 CLOCK = time.perf_counter  # --clock cpu: process CPU time (steadier on a shared machine)
 
