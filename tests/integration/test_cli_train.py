@@ -105,6 +105,17 @@ def test_run_dir_files_eval_and_repeat_from_saved_spec(cli, write_spec, tmp_path
         assert again[split] == saved[split]
 
 
+def test_eval_errors(cli, write_spec, tmp_path):
+    run = tmp_path / "run"
+    assert cli("train", write_spec(spec_of(train={"epochs": 1})), "--out", run, "--quiet")[0] == 0
+    code, _, err = cli("eval", tmp_path / "nowhere")
+    assert code == 2 and "run directory not found" in err
+    norm = run / "normalization.json"
+    norm.write_text(norm.read_text().replace("[", "[1.5, ", 1))
+    code, _, err = cli("eval", run)
+    assert code == 2 and "normalization.json" in err and "differs" in err
+
+
 def test_same_seed_same_result_and_weights(tmp_path):
     import archopt
 

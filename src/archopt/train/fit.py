@@ -321,7 +321,8 @@ def check_normalization(path: Path, now: dict[str, Any]) -> None:
     """The statistics load_data recomputes must be the ones the run was trained with."""
     saved = json.loads(path.read_text()) if path.is_file() else {}
     same = saved.keys() == now.keys() and all(
-        np.allclose(saved[k], now[k], rtol=1e-5, atol=1e-7) for k in saved)
+        np.shape(saved[k]) == np.shape(now[k])
+        and np.allclose(saved[k], now[k], rtol=1e-5, atol=1e-7) for k in saved)
     if not same:
         raise UserError(str(path), "the data's normalization differs from the one the run was "
                         "trained with", "the dataset changed since training; re-train the run")
