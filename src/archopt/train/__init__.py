@@ -6,6 +6,7 @@ Importing this package registers every loss, optimizer, scheduler, metric, callb
 
 # imported for their registrations (LOSSES, OPTIMIZERS, SCHEDULERS, METRICS, CALLBACKS, TASKS)
 from archopt.train import callbacks, generation, losses, metrics, optimizers, schedulers, tasks  # noqa: F401  # noqa: F401
+from archopt.train.callbacks import Callback
 from archopt.train.fit import evaluate, fit
 
-__all__ = ["evaluate", "fit"]
+__all__ = ["Callback", "evaluate", "fit"]
