@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import queue
 import random
 import threading
 from pathlib import Path
@@ -24,33 +25,42 @@ FORMAT = 1  # bumped when the layout changes
 
 
 class _Writer:
-    """At most one checkpoint write in flight, in a background thread.
+    """Checkpoint writes in order, in one background thread.
 
-    The state is serialized to bytes in the caller's thread (a snapshot: training may go on
-    changing the tensors); writing and fsync, which cost more than a small model's epoch, happen
-    meanwhile. ``wait()`` joins the write and re-raises its error.
+    The state is serialized to bytes in the caller's thread (a snapshot: training goes on
+    changing the tensors); writing and fsync, which can cost more than a small model's epoch,
+    happen meanwhile. At most ``maxsize`` writes wait; ``wait()`` blocks until all are on disk
+    and re-raises the first error.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, maxsize: int = 4) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=maxsize)
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
 
     def submit(self, path: str | os.PathLike, data: bytes) -> None:
-        self.wait()
+        self._raise()
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._work, name="archopt-checkpoint",
+                                           daemon=True)
+            self.thread.start()
+        self.queue.put((path, data))
 
-        def write() -> None:
+    def _work(self) -> None:
+        while True:
+            path, data = self.queue.get()
             try:
                 write_atomic(path, data)
-            except BaseException as exc:  # reported by the next wait()
-                self.error = exc
-
-        self.thread = threading.Thread(target=write, name="archopt-checkpoint", daemon=False)
-        self.thread.start()
+            except BaseException as exc:  # reported by the next submit() or wait()
+                self.error = self.error or exc
+            finally:
+                self.queue.task_done()
 
     def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
+        self.queue.join()
+        self._raise()
+
+    def _raise(self) -> None:
         if self.error is not None:
             error, self.error = self.error, None
             raise error

@@ -46,3 +46,17 @@ def test_garbage_and_missing_checkpoints(tmp_path):
         load_checkpoint(tmp_path / "g.pt")
     with pytest.raises(UserError, match="not found"):
         load_checkpoint(tmp_path / "none.pt")
+
+
+def test_background_writes_land_in_order_and_errors_surface(tmp_path):
+    from archopt.train.checkpoint import wait_for_writes
+
+    for i in range(6):
+        save_checkpoint(tmp_path / "last.pt", {"i": i}, background=True)
+    wait_for_writes()
+    assert load_checkpoint(tmp_path / "last.pt")["i"] == 5
+    (tmp_path / "file").write_text("")
+    save_checkpoint(tmp_path / "file" / "x.pt", {"i": 0}, background=True)  # parent is a file
+    with pytest.raises(OSError):
+        wait_for_writes()
+    wait_for_writes()  # the error is reported once
