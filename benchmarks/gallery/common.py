@@ -1,8 +1,9 @@
 """Shared helpers of the gallery studies: run a spec once (cached), format markdown tables.
 
 Every study script trains its specs through ``archopt.fit`` into ``benchmarks/out/gallery/<key>``.
-A run whose ``metrics.json`` already exists is reused, so a study can be stopped and restarted,
-and the tables can be re-printed without training again (``--fresh`` retrains everything).
+A finished run of the same resolved spec is reused (one whose spec changed is retrained), so a
+study can be stopped and restarted, and the tables can be re-printed without training again
+(``--fresh`` retrains everything).
 """
 
 from __future__ import annotations
@@ -24,23 +25,36 @@ FRESH = "--fresh" in sys.argv
 
 
 def run_spec(key: str, spec_path: str | Path, overrides: list[str] | None = None,
-             threads: int = 1) -> dict[str, Any]:
+             threads: int = 1, may_diverge: bool = False) -> dict[str, Any] | None:
     """Train ``spec_path`` (+ ``k=v`` overrides) into ``OUT/key``; reuse a finished run.
 
-    Returns metrics.json's contents plus ``run_dir``.
+    Returns metrics.json's contents plus ``run_dir``; None for a run whose loss became NaN
+    when ``may_diverge`` (a learning-rate sweep), remembered in ``OUT/key/diverged.txt``.
     """
     import archopt
+    from archopt.errors import UserError
 
     run_dir = OUT / key
-    done = run_dir / "metrics.json"
-    if done.is_file() and not FRESH:
-        return {**json.loads(done.read_text()), "run_dir": str(run_dir)}
-    if run_dir.exists():
-        shutil.rmtree(run_dir)  # an unfinished or stale run: start it again
     overrides = [*(overrides or []), f"train.threads={threads}"]
     spec = archopt.load_spec(str(ROOT / spec_path), overrides)
+    saved = run_dir / "spec.yaml"
+    same = saved.is_file() and not FRESH and \
+        archopt.load_spec(str(saved)).model_dump() == spec.model_dump()
+    if same and (run_dir / "metrics.json").is_file():
+        return {**json.loads((run_dir / "metrics.json").read_text()), "run_dir": str(run_dir)}
+    if same and may_diverge and (run_dir / "diverged.txt").is_file():
+        return None
+    if run_dir.exists():
+        shutil.rmtree(run_dir)  # unfinished, or trained from an older spec: start again
     t0 = time.perf_counter()
-    metrics = archopt.fit(spec, out=run_dir, quiet=True)
+    try:
+        metrics = archopt.fit(spec, out=run_dir, quiet=True)
+    except UserError as exc:
+        if not (may_diverge and "became nan" in str(exc)):
+            raise
+        (run_dir / "diverged.txt").write_text(str(exc) + "\n")
+        print(f"  diverged {key}: {exc}", file=sys.stderr, flush=True)
+        return None
     wall = time.perf_counter() - t0
     print(f"  trained {key}: {wall:.0f} s", file=sys.stderr, flush=True)
     return metrics

@@ -17,6 +17,7 @@ from common import DOCS, image_grid, link, load_trained, run_spec, table, write_
 
 GAN = "examples/gallery/digits_dcgan.yaml"
 CLASSIFIER = "examples/gallery/digits_cnn.yaml"
+EPOCHS = [150, 400]  # the grid is drawn by the last
 
 
 def frechet(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,12 +40,12 @@ def generate(gan: torch.nn.Module, n: int, seed: int = 0) -> torch.Tensor:
 
 def main() -> None:
     t0 = time.perf_counter()
-    g = run_spec("dcgan", GAN)
     c = run_spec("digits_cnn", CLASSIFIER)
     _, data, clf = load_trained(c["run_dir"])
-    spec, _, gan = load_trained(g["run_dir"])
+    runs = {e: run_spec(f"dcgan_{e}", GAN, [f"train.epochs={e}"]) for e in EPOCHS}
     from archopt.models import build_model
 
+    spec = load_trained(runs[EPOCHS[0]]["run_dir"])[0]
     untrained = build_model(spec.model, data.shape, seed=spec.seed).eval()
     n = len(data.train)
 
@@ -58,11 +59,15 @@ def main() -> None:
         return float(clf(x).softmax(1).max(1).values.mean())
 
     real_test = feats(data.test.x)
-    fake, noise = generate(gan, n), generate(untrained, n)
-    rows = [[f"DCGAN, trained {link(GAN)}", n, f"{frechet(feats(fake), real_test):.2f}",
-             f"{accepted(fake):.3f}"],
-            ["DCGAN, untrained (same init)", n, f"{frechet(feats(noise), real_test):.2f}",
-             f"{accepted(noise):.3f}"],
+    rows = []
+    for e, g in runs.items():
+        spec, _, gan = load_trained(g["run_dir"])
+        fake = generate(gan, n)
+        rows.append([f"DCGAN {link(GAN)}, {e} epochs ({g['train_time_s']:.0f} s)", n,
+                     f"{frechet(feats(fake), real_test):.2f}", f"{accepted(fake):.3f}"])
+    noise = generate(untrained, n)
+    rows += [["DCGAN, untrained (same init)", n, f"{frechet(feats(noise), real_test):.2f}",
+              f"{accepted(noise):.3f}"],
             ["real training images", n, f"{frechet(feats(data.train.x), real_test):.2f}",
              f"{accepted(data.train.x):.3f}"]]
     md = table(["images", "n", "Frechet distance to real test (lower is better)",
@@ -70,8 +75,9 @@ def main() -> None:
     dim = real_test.shape[1]
     md += (f"\n\nFeatures: `model.features` of the trained digits CNN {link(CLASSIFIER)} "
            f"(test accuracy {100 * c['test']['accuracy']:.1f}%), {dim}-d; real test set: "
-           f"{len(data.test)} images. GAN training: {g['epochs']} epochs, "
-           f"{g['train_time_s']:.0f} s.")
+           f"{len(data.test)} images. Classifier confidence: the mean top-class probability the "
+           "same CNN gives the images.")
+    _, _, gan = load_trained(runs[EPOCHS[-1]]["run_dir"])
     image_grid(generate(gan, 32, seed=1), DOCS / "digits_dcgan_samples.png",
                title="DCGAN: generated digits")
     image_grid(data.test.x[:32], DOCS / "digits_real.png", title="real test digits")
