@@ -17,6 +17,7 @@ EARLY = "train.early_stopping={monitor: val_accuracy, patience: 15}"
 VARIANTS = {
     "none": [],
     "L2 (1e-3 * sum w^2)": ["train.regularization.l2=0.001"],
+    "L2 (1e-2 * sum w^2)": ["train.regularization.l2=0.01"],
     "dropout 0.5": ["model.dropout=0.5"],
     "batch norm": ["model.norm=batch"],
     "augmentation (shift 3, noise 0.05)": [AUGMENT],
@@ -29,8 +30,8 @@ VARIANTS = {
 def main() -> None:
     t0 = time.perf_counter()
     rows, curves = [], {}
-    for i, (name, sets) in enumerate(VARIANTS.items()):
-        m = run_spec(f"reg_{i}", SPEC, sets)
+    for name, sets in VARIANTS.items():
+        m = run_spec("reg_" + "".join(c if c.isalnum() else "_" for c in name)[:40], SPEC, sets)
         tr, te = m["train"]["accuracy"], m["test"]["accuracy"]
         rows.append([name, "`" + "` `".join(sets) + "`" if sets else "",
                      f"{100 * tr:.1f}%", f"{100 * te:.1f}%", f"{100 * (tr - te):.1f}",
