@@ -135,10 +135,10 @@ def ddp_scale(t: Trainer, local: int) -> float:
     return local * t.world_size / global_b
 
 
-def check_finite(t: Trainer, loss: torch.Tensor) -> None:
+def check_finite(t: Trainer, loss: torch.Tensor, force: bool = False) -> None:
     """Stop with a clear message on a NaN/inf loss (a sync: once per step on CPU, every 25 on
-    GPU); the last checkpoint on disk is the last good one."""
-    if t.device.type != "cpu" and t.global_step % 25:
+    GPU, and before every checkpoint); the last checkpoint on disk is the last good one."""
+    if not force and t.device.type != "cpu" and t.global_step % 25:
         return
     if not bool(torch.isfinite(loss)):
         raise UserError(f"epoch {t.epoch + 1}, step {t.global_step}",

@@ -156,6 +156,10 @@ class Trainer:
         self.acc.load_state_dict(state["accumulator"], self.device)
 
     def save_last(self) -> None:
+        if self.acc.losses.get("loss"):  # never save weights that a NaN step has reached
+            from archopt.train.loop import check_finite
+
+            check_finite(self, self.acc.losses["loss"][-1], force=True)
         if self.is_main and self.run_dir is not None:
             save_checkpoint(self.run_dir / "checkpoints" / "last.pt", self.state_dict(),
                             background=True)
