@@ -29,7 +29,7 @@ def run_spec(key: str, spec_path: str | Path, overrides: list[str] | None = None
     """Train ``spec_path`` (+ ``k=v`` overrides) into ``OUT/key``; reuse a finished run.
 
     Returns metrics.json's contents plus ``run_dir``; None for a run whose loss became NaN
-    when ``may_diverge`` (a learning-rate sweep), remembered in ``OUT/key/diverged.txt``.
+    (or inf) when ``may_diverge`` (a learning-rate sweep), remembered in ``OUT/key/diverged.txt``.
     """
     import archopt
     from archopt.errors import UserError
@@ -50,7 +50,7 @@ def run_spec(key: str, spec_path: str | Path, overrides: list[str] | None = None
     try:
         metrics = archopt.fit(spec, out=run_dir, quiet=True)
     except UserError as exc:
-        if not (may_diverge and "became nan" in str(exc)):
+        if not (may_diverge and "training loss became" in str(exc)):  # nan or inf
             raise
         (run_dir / "diverged.txt").write_text(str(exc) + "\n")
         print(f"  diverged {key}: {exc}", file=sys.stderr, flush=True)
