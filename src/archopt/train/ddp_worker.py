@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         if rank == 0:
             print(err.format(), file=sys.stderr)
         return 2
+    except KeyboardInterrupt as stop:  # loop.Interrupted: rank 0 saved a checkpoint
+        if rank == 0 and hasattr(stop, "run_dir"):
+            print(f"interrupted at epoch {stop.epoch}, step {stop.step}; checkpoint saved.\n"
+                  f"  resume with: archopt train --resume {stop.run_dir} --nproc "
+                  f"{ddp.context()[1]}", file=sys.stderr)
+        return 130
     return 0
 
 
