@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated data cache, a tiny spec writer, and an in-process CLI runner."""
+"""Shared fixtures: isolated data cache, one thread per worker, spec writer, CLI runner."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import yaml
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     # generated datasets are cached per test session, never in the user's ~/.cache
     monkeypatch.setenv("ARCHOPT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    # two pytest workers share two cores: one thread each (two threads each is oversubscription,
+    # measured 5-20x slower steps for small models); subprocesses inherit it
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture

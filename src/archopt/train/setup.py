@@ -43,10 +43,19 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(name)
 
 
-def set_threads(threads: int | None, world_size: int) -> None:
-    """CPU threads per process: the spec's, else the cores shared among the processes."""
+def default_threads(world_size: int) -> int:
+    """``OMP_NUM_THREADS`` when set (the usual way to share cores among jobs), else the cores
+    this process may use, divided among the processes."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(threads or max(1, (cores or 1) // world_size))
+    return max(1, (cores or 1) // world_size)
+
+
+def set_threads(threads: int | None, world_size: int) -> None:
+    """CPU threads per process: the spec's ``train.threads``, else ``default_threads``."""
+    torch.set_num_threads(threads or default_threads(world_size))
 
 
 def spec_hash(spec: Spec) -> str:
