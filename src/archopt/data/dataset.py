@@ -42,13 +42,23 @@ class DataShape:
     task: Task
     num_outputs: int               # classes for classification, target size for regression
     variable_length: bool = False  # batches carry `lengths`
+    # regression: per-target mean and std of the training split; models predict in these units
+    # through a fixed output scale, so the loss sees standardized targets (see build_model)
+    target_mean: tuple[float, ...] | None = None
+    target_std: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "input_shape": list(self.input_shape)}
+        d = {**asdict(self), "input_shape": list(self.input_shape)}
+        for k in ("target_mean", "target_std"):
+            d[k] = list(d[k]) if d[k] is not None else None
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataShape:
-        return cls(**{**d, "input_shape": tuple(d["input_shape"])})
+        d = {**d, "input_shape": tuple(d["input_shape"])}
+        for k in ("target_mean", "target_std"):
+            d[k] = tuple(d[k]) if d.get(k) is not None else None
+        return cls(**d)
 
 
 @dataclass
@@ -76,4 +86,7 @@ class Dataset:
         else:
             outputs = 1 if self.train.y.ndim == 1 else int(self.train.y.shape[1])
         variable = self.train.lengths is not None
-        return DataShape(self.kind, tuple(self.input_shape), self.task, outputs, variable)
+        mean, std = self.normalization.get("target_mean"), self.normalization.get("target_std")
+        return DataShape(self.kind, tuple(self.input_shape), self.task, outputs, variable,
+                         tuple(mean) if mean is not None else None,
+                         tuple(std) if std is not None else None)

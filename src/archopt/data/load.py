@@ -80,7 +80,22 @@ def load_data(spec: DataSpec | Mapping[str, Any] | str, seed: int = 0) -> Datase
             else:
                 x = apply_normalization(split.x, ds.normalization, split.lengths)
                 setattr(ds, name, Split(x, split.y, split.lengths))
+    if spec.normalize_target and ds.task == "regression":
+        ds.normalization = {**ds.normalization, **fit_target_scale(ds.train.y)}
     return ds
+
+
+def fit_target_scale(y: torch.Tensor) -> dict[str, list[float]]:
+    """Per-target mean and std of the training targets (std 1 for a constant target).
+
+    The targets stay in their units; models predict through this scale (``build_model``) so that
+    a loss sees standardized targets: without it a regression net must first move its output
+    bias to the target mean (e.g. ~150 for diabetes), which Adam does at about lr per step.
+    """
+    y = y.double().reshape(len(y), -1)
+    mean, std = y.mean(0), y.std(0, unbiased=False)
+    std = torch.where(std > 1e-8, std, torch.ones_like(std))
+    return {"target_mean": [float(v) for v in mean], "target_std": [float(v) for v in std]}
 
 
 def _take(split: Any, idx: torch.Tensor) -> Any:

@@ -54,8 +54,29 @@ def build_model(section: Mapping[str, Any] | Any, shape: DataShape,
             model = entry.fn(cfg, shape)
     model.spec = {"name": name, **(cfg.model_dump() if hasattr(cfg, "model_dump") else cfg)}
     model.shape = shape
+    attach_target_scale(model, shape)
     check_output(model, shape)
     return model
+
+
+def attach_target_scale(model: nn.Module, shape: DataShape) -> None:
+    """Regression with target statistics: ``model(x)`` returns ``net(x) * std + mean``.
+
+    The scale is two fixed buffers (saved in the state_dict) and a forward hook, so the model
+    predicts in the targets' own units everywhere (metrics, export, serving) while the network
+    underneath works on standardized values. The regression task's loss divides by the same std.
+    """
+    if shape.task != "regression" or shape.target_mean is None or shape.target_std is None:
+        return
+    if getattr(model, "task", None) in ("reconstruction", "generation"):
+        return
+    model.register_buffer("target_mean", torch.tensor(shape.target_mean, dtype=torch.float32))
+    model.register_buffer("target_std", torch.tensor(shape.target_std, dtype=torch.float32))
+    model.register_forward_hook(_scale_output)
+
+
+def _scale_output(model: nn.Module, args: Any, out: torch.Tensor) -> torch.Tensor:
+    return out * model.target_std + model.target_mean  # (B, D)
 
 
 @torch.no_grad()

@@ -41,6 +41,7 @@ class DataSpec(Open):
     val_split: float = Field(0.1, ge=0.0, lt=1.0)     # fraction of train held out, stratified
     batch_size: int = Field(100, gt=0)                # examples per step (global, all processes)
     normalize: bool = True                            # standardize inputs with train statistics
+    normalize_target: bool = True                     # regression: train on standardized targets
     augment: list[dict[str, Any]] = []                # [{name: gaussian_noise, std: 0.05}, ...]
     cache_dir: str | None = None                      # where generated data is cached
 

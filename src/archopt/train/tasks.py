@@ -76,10 +76,23 @@ class ClassificationTask(Task):
 
 
 class RegressionTask(Task):
+    """Real-valued targets. With target statistics (``DataShape.target_std``) the model predicts
+    in target units and the loss compares standardized values: ``loss(out / std, y / std)``."""
+
     name = "regression"
 
     def check(self, model: nn.Module, shape: DataShape) -> None:
         _needs_data_task(self.name, shape)
+        if getattr(model, "target_std", None) is not None:
+            self.std = model.target_std
+
+    def loss(self, loss_fn: nn.Module, model: nn.Module, out: torch.Tensor,
+             target: torch.Tensor) -> torch.Tensor:
+        std = getattr(self, "std", None)
+        if std is None:
+            return loss_fn(out, target)
+        std = std.to(out.device)
+        return loss_fn(out / std, target.reshape(out.shape) / std)
 
 
 class ReconstructionTask(Task):
