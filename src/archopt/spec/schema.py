@@ -40,6 +40,8 @@ class DataSpec(Open):
     name: str                                         # built-in dataset or file format
     val_split: float = Field(0.1, ge=0.0, lt=1.0)     # fraction of train held out, stratified
     batch_size: int = Field(100, gt=0)                # examples per step (global, all processes)
+    shuffle: bool = True                              # new seeded batch order every epoch; false:
+                                                      # the split's own order (MNIST-1D's script)
     normalize: bool = True                            # standardize inputs with train statistics
     normalize_target: bool = True                     # regression: train on standardized targets
     augment: list[dict[str, Any]] = []                # [{name: gaussian_noise, std: 0.05}, ...]

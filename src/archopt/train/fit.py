@@ -110,7 +110,7 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     model = build_model(spec.model, shape, seed=spec.seed)
     parts = setup.build_parts(spec, model, shape)
     ddp.check_world(world, spec.data.batch_size, len(data.train), parts.task)
-    loader = Loader(data.train, spec.data.batch_size, shuffle=True, seed=spec.seed,
+    loader = Loader(data.train, spec.data.batch_size, shuffle=spec.data.shuffle, seed=spec.seed,
                     rank=rank, world_size=world, device=device)
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
