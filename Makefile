@@ -28,8 +28,10 @@ demo: $(STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+# pytest exit status 5 = no tests collected: a failure, said plainly
 test: $(DEV_STAMP) lint
-	$(BIN)/pytest -n 2 --dist loadgroup
+	@$(BIN)/pytest -n 2 --dist loadgroup || { s=$$?; [ $$s -ne 5 ] || \
+		echo "make test: pytest collected no tests (exit 5)" >&2; exit $$s; }
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/run_all.py
