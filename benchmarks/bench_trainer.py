@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import cpu_model  # benchmarks/machine.py (scripts run from benchmarks/)
 from torch import nn
 
 import archopt
@@ -148,16 +149,6 @@ def digits(seeds: list[int]) -> list[list]:
         print(f"digits seed {seed}: test accuracy {r['test']['accuracy']:.4f}, "
               f"fit {wall:.1f}s", flush=True)
     return rows
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def markdown(args: argparse.Namespace, over: list[list], acc: list[list]) -> str:
