@@ -7,6 +7,8 @@ The Python API mirrors the CLI::
     result = archopt.fit(spec)             # trains, writes a run directory, returns metrics
     archopt.evaluate(result["run_dir"])    # re-evaluates the best checkpoint
     archopt.profile(spec)                  # params, FLOPs, memory, measured latency
+    archopt.tune("examples/tune/mnist1d_cnn.yaml")  # a hyperparameter study (tune: section)
+    archopt.show_study("studies/...")      # a study's best trial, front and ranking
 
 Names are imported on first use, so ``import archopt`` stays cheap.
 """
@@ -31,6 +33,8 @@ _API = {
     "fit": "archopt.train",
     "evaluate": "archopt.train",
     "profile": "archopt.report",
+    "tune": "archopt.tune",
+    "show_study": "archopt.tune",
 }
 
 __all__ = sorted(_API)

@@ -153,7 +153,8 @@ def _section_suggestion(loc: list[str]) -> str | None:
     sections: dict[str, type] = {"": schema.Spec, "data": schema.DataSpec,
                                  "train": schema.TrainSpec, "train.optimizer": schema.OptimizerSpec,
                                  "train.regularization": schema.Regularization,
-                                 "train.early_stopping": schema.EarlyStopping}
+                                 "train.early_stopping": schema.EarlyStopping,
+                                 "tune": schema.TuneSpec}
     cls = sections.get(".".join(loc[:-1]))
     return suggest(loc[-1], cls.model_fields) if cls else None
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from archopt.tune.schema import TuneSpec
+
 
 class Strict(BaseModel):
     """A spec section: unknown keys are errors, values are checked on assignment."""
@@ -124,6 +126,7 @@ class Spec(Strict):
     data: DataSpec
     model: ModelSpec
     train: TrainSpec = TrainSpec()
+    tune: TuneSpec | None = None                      # hyperparameter search (archopt tune)
 
     @field_validator("device")
     @classmethod

@@ -121,3 +121,34 @@ def adam(cfg: AdamConfig, groups: list[dict], lr: float) -> torch.optim.Optimize
 def adamw(cfg: AdamConfig, groups: list[dict], lr: float) -> torch.optim.Optimizer:
     """AdamW: Adam with decoupled weight decay."""
     return torch.optim.AdamW(groups, lr=lr, **_adam_kwargs(cfg))
+
+
+class SGDHDConfig(OptConfig):
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)      # heavy-ball momentum; 0 = plain SGD
+    hypergrad_lr: float = Field(0.02, gt=0.0)         # beta: the learning rate's own step size
+    multiplicative: bool = True                       # lr *= 1 + beta*cos (False: lr += beta*h)
+
+
+@OPTIMIZERS.register("sgd_hd", config=SGDHDConfig)
+def sgd_hd(cfg: SGDHDConfig, groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """SGD whose learning rate adapts by hypergradient descent (Baydin et al. 2018)."""
+    from archopt.train.hypergradient import SGDHD
+
+    return SGDHD(groups, lr=lr, momentum=cfg.momentum, hypergrad_lr=cfg.hypergrad_lr,
+                 multiplicative=cfg.multiplicative)
+
+
+class AdamHDConfig(OptConfig):
+    betas: tuple[float, float] = (0.9, 0.999)         # decay of the gradient's 1st/2nd moments
+    eps: float = Field(1e-8, gt=0.0)                  # added to the denominator
+    hypergrad_lr: float = Field(0.02, gt=0.0)         # beta: the learning rate's own step size
+    multiplicative: bool = True                       # lr *= 1 + beta*cos (False: lr += beta*h)
+
+
+@OPTIMIZERS.register("adam_hd", config=AdamHDConfig)
+def adam_hd(cfg: AdamHDConfig, groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """Adam whose learning rate adapts by hypergradient descent (Baydin et al. 2018)."""
+    from archopt.train.hypergradient import AdamHD
+
+    return AdamHD(groups, lr=lr, betas=tuple(cfg.betas), eps=cfg.eps,
+                  hypergrad_lr=cfg.hypergrad_lr, multiplicative=cfg.multiplicative)
