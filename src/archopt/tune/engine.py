@@ -23,6 +23,7 @@ import json
 import math
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -285,12 +286,13 @@ class Runner:
         values = sp.sample(trial, self.plan.space)
         rel = f"trials/{trial.number:04d}"
         trial.set_user_attr("run_dir", rel)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}:{self.path}")
         data = sp.apply(copy.deepcopy(self.plan.base), values)
         try:
             spec = load_spec(data)
         except UserError as err:  # a sampled spec that does not validate fails, not the study
             trial.set_user_attr("reason", f"invalid sampled spec: {err}")
-            study.tell(trial, state=TrialState.FAIL)
+            _tell(study, trial, state=TrialState.FAIL)
             self._finished(study, trial.number, "failed", str(err), progress)
             return
         self.running[trial.number] = {"trial": trial, "worker": w, "costs": {},
@@ -302,7 +304,6 @@ class Runner:
                       "monitor": curve})
 
     def _handle(self, study: Any, pool: Pool, w: Any, msg: tuple, progress: Any) -> None:
-        from optuna.trial import TrialState
 
         kind = msg[0]
         if kind == "ready":
@@ -321,7 +322,23 @@ class Runner:
                 self._tell_failed(study, n, why, progress)
             pool.replace(w)
             return
-        n = msg[1]
+        from optuna.exceptions import UpdateFinishedTrialError
+
+        try:
+            self._trial_message(study, pool, w, msg, progress)
+        except UpdateFinishedTrialError:  # another process failed it as stale: it runs again
+            if kind == "costs":
+                pool.send(w, ("reject", "failed as stale"))
+            elif kind == "report":
+                pool.send(w, ("prune", True))
+            self.running.pop(msg[1], None)
+            if kind in ("costs", "done", "failed"):
+                w.trial = None
+
+    def _trial_message(self, study: Any, pool: Pool, w: Any, msg: tuple, progress: Any) -> None:
+        from optuna.trial import TrialState
+
+        kind, n = msg[0], msg[1]
         info = self.running.get(n)
         if info is None:
             return
@@ -337,7 +354,7 @@ class Runner:
             if broken:
                 reason = "rejected before training: " + "; ".join(broken)
                 trial.set_user_attr("reason", reason)
-                study.tell(trial, state=TrialState.PRUNED)
+                _tell(study, trial, state=TrialState.PRUNED)
                 pool.send(w, ("reject", reason))
                 self._release(n, w)
                 self._finished(study, n, "pruned", reason, progress)
@@ -381,7 +398,7 @@ class Runner:
             trial.set_constraint("train_time_s", bad["train_time_s"])
         if result["pruned_at"] is not None:
             trial.set_user_attr("reason", f"pruned at epoch {result['pruned_at']}")
-            study.tell(trial, state=TrialState.PRUNED)
+            _tell(study, trial, state=TrialState.PRUNED)
             self._finished(study, n, "pruned", f"at epoch {result['pruned_at']}", progress)
             return
         values = [obj.value_of(o.name, metrics, costs) for o in self.plan.objectives]
@@ -389,10 +406,10 @@ class Runner:
                if v is None or not math.isfinite(v)]
         if bad:
             trial.set_user_attr("reason", f"{bad[0]} is not finite")
-            study.tell(trial, state=TrialState.FAIL)
+            _tell(study, trial, state=TrialState.FAIL)
             self._finished(study, n, "failed", f"{bad[0]} is not finite", progress)
             return
-        study.tell(trial, values)
+        _tell(study, trial, values)
         shown = ", ".join(f"{o.name}={v:.4g}" for o, v in zip(self.plan.objectives, values))
         self._finished(study, n, "complete", shown, progress)
 
@@ -403,7 +420,7 @@ class Runner:
         if info is None:
             return
         info["trial"].set_user_attr("reason", reason)
-        study.tell(info["trial"], state=TrialState.FAIL)
+        _tell(study, info["trial"], state=TrialState.FAIL)
         self._finished(study, n, "failed", reason, progress)
 
     def _finished(self, study: Any, n: int, state: str, detail: str, progress: Any) -> None:
@@ -445,3 +462,15 @@ def _broken(name: str, value: float, bound: tuple[float | None, float | None]) -
     if hi is not None and value > hi:
         return f"{name} {value:,.6g} > max {hi:,.6g}"
     return f"{name} {value:,.6g} < min {lo:,.6g}"
+
+
+def _tell(study: Any, trial: Any, values: Any = None, state: Any = None) -> None:
+    """``study.tell``, except for a trial that another process already failed as stale (its
+    heartbeat came late): that trial is queued again and its retry counts instead."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    try:
+        study.tell(trial, values, state=state)
+    except (UpdateFinishedTrialError, RuntimeError, ValueError) as exc:
+        if "finished" not in str(exc).lower() and "already" not in str(exc).lower():
+            raise
