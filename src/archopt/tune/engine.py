@@ -174,7 +174,7 @@ class Runner:
         from optuna.trial import TrialState
 
         if self.shared:  # other machines may be running trials: only heartbeats decide
-            fail_stale_trials(study)
+            _fail_stale(study)
             return
         retry = self.storage.get_heartbeat_stale_trial_callback()
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -219,6 +219,9 @@ class Runner:
     def run(self) -> dict[str, Any]:
         from archopt.tune.progress import StudyProgress
 
+        import faulthandler
+
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: stacks
         study = self._study()
         self._recover(study)
         t = self.plan.spec.tune
@@ -254,8 +257,6 @@ class Runner:
                 "wall_s": round(time.monotonic() - started, 2)}
 
     def _loop(self, study: Any, pool: Pool, progress: Any, deadline: float) -> None:
-        from optuna.storages import fail_stale_trials
-
         last_beat = 0.0
         t = self.plan.spec.tune
         while True:
@@ -276,7 +277,7 @@ class Runner:
                 for info in self.running.values():
                     self.storage.record_heartbeat(info["trial"]._trial_id)
                 if self.shared:
-                    fail_stale_trials(study)
+                    _fail_stale(study)
 
     def _start(self, study: Any, pool: Pool, w: Any, progress: Any) -> None:
         from optuna.trial import TrialState
@@ -474,3 +475,15 @@ def _tell(study: Any, trial: Any, values: Any = None, state: Any = None) -> None
     except (UpdateFinishedTrialError, RuntimeError, ValueError) as exc:
         if "finished" not in str(exc).lower() and "already" not in str(exc).lower():
             raise
+
+
+def _fail_stale(study: Any) -> None:
+    """Optuna's ``fail_stale_trials`` (failing and re-queueing trials whose heartbeat stopped)."""
+    import warnings
+
+    import optuna
+    from optuna.storages import fail_stale_trials
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        fail_stale_trials(study)

@@ -43,6 +43,9 @@ def _die_with_parent() -> None:
 def main(conn: Any, threads: int, recycle_mb: int) -> None:
     """The worker's loop (the target of the spawned process)."""
     _die_with_parent()
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: where is it?
     os.setpgrp()  # a Ctrl-C on the terminal goes to the study's process, which stops us
     os.environ["OMP_NUM_THREADS"] = str(threads)
     import torch
