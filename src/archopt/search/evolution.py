@@ -15,11 +15,12 @@ comes from a generator seeded by ``(seed, trial number)``. So a study that is ki
 with a new sampler of the same seed continues the same evolution, trial for trial, and several
 workers sharing one storage evolve one population.
 
-Several objectives: the tournament's winner is drawn among the sample members that no other
-member dominates (constrained domination: feasible before infeasible, then less violation,
-then Pareto domination), which for one objective is simply the best. Trials that carry
-constraints (``trial.set_constraint`` or ``constraints_func``) compete the same way, so a
-candidate rejected by a budget loses every tournament against one that fits.
+Several objectives: members are ordered as NSGA-II orders them, by non-domination rank within
+the population and then by crowding distance, and the tournament's best wins (ties drawn at
+random); for one objective that is simply the best value. Domination is constrained
+domination (feasible before infeasible, then less violation, then Pareto domination), so a
+trial whose constraints (``trial.set_constraint`` or ``constraints_func``) break a budget loses
+every tournament against one that fits.
 """
 
 from __future__ import annotations
@@ -63,6 +64,35 @@ def _dominates(a: FrozenTrial, b: FrozenTrial, directions: Sequence[StudyDirecti
 
 def _numeric_values(dist: IntDistribution) -> int:
     return (dist.high - dist.low) // dist.step + 1
+
+
+def _rank_and_crowding(
+    population: list[FrozenTrial], directions: Sequence[StudyDirection]
+) -> tuple[list[int], list[float]]:
+    """Non-domination rank of each member within the population (0 = its front) and its
+    crowding distance within its rank (NSGA-II's), for the tournament's ordering."""
+    n = len(population)
+    beaten_by = [[j for j in range(n) if _dominates(population[j], population[i], directions)]
+                 for i in range(n)]
+    rank, left, r = [0] * n, set(range(n)), 0
+    while left:
+        front = [i for i in left if not any(j in left for j in beaten_by[i])]
+        for i in front:
+            rank[i] = r
+        left -= set(front)
+        r += 1
+    crowd = [0.0] * n
+    if len(directions) > 1:
+        for r in set(rank):
+            members = [i for i in range(n) if rank[i] == r]
+            for m in range(len(directions)):
+                members.sort(key=lambda i: population[i].values[m])
+                lo, hi = population[members[0]].values[m], population[members[-1]].values[m]
+                crowd[members[0]] = crowd[members[-1]] = float("inf")
+                for a, i, b in zip(members, members[1:], members[2:]):
+                    span = (hi - lo) or 1.0
+                    crowd[i] += (population[b].values[m] - population[a].values[m]) / span
+    return rank, crowd
 
 
 class RegularizedEvolutionSampler(BaseSampler):
@@ -115,13 +145,10 @@ class RegularizedEvolutionSampler(BaseSampler):
     def _tournament(self, study: Study, number: int, population: list[FrozenTrial]) -> FrozenTrial:
         rng = self._rng(number, "tournament")
         picks = rng.choice(len(population), size=self.sample_size, replace=False)
-        sample = [population[i] for i in sorted(picks)]
-        front = [
-            t
-            for t in sample
-            if not any(_dominates(o, t, study.directions) for o in sample if o is not t)
-        ]
-        return front[int(rng.integers(len(front)))]
+        rank, crowd = _rank_and_crowding(population, study.directions)
+        best = min((rank[i], -crowd[i]) for i in picks)
+        winners = [i for i in sorted(picks) if (rank[i], -crowd[i]) == best]
+        return population[winners[int(rng.integers(len(winners)))]]
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         if PARENT_KEY in trial.system_attrs:  # a retried trial keeps its plan
