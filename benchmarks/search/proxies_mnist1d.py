@@ -9,6 +9,7 @@ Reports Spearman's rho (and Kendall's tau) of each score against that accuracy, 
 accuracy of the top-k candidates each score would have picked.
 
 Finished candidates are appended to ``--out`` (JSON lines); a killed run resumes there.
+``--shard K/N`` splits the candidates among N processes.
 
     .venv/bin/python benchmarks/search/proxies_mnist1d.py --candidates 24 --steps 1000
 """
@@ -81,9 +82,10 @@ def run(args: argparse.Namespace) -> None:
         if out.exists() else set()
     data = load_data({"name": "mnist1d", "val_split": 0.1}, seed=0)
     batch = data.train.x[:64]
-    for section in candidates(args.candidates, args.seed):
+    shard, shards = (int(v) for v in args.shard.split("/"))
+    for i, section in enumerate(candidates(args.candidates, args.seed)):
         key = json.dumps(section, sort_keys=True)
-        if key in done:
+        if key in done or i % shards != shard:
             continue
         model = build_model(section, data.shape, seed=0)
         t0 = time.process_time()
@@ -131,6 +133,8 @@ def main() -> None:
     p.add_argument("--candidates", type=int, default=24)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--shard", default="0/1", help="K/N: train only candidates i with i %% N == K "
+                   "(run N processes side by side; they append to the same file)")
     p.add_argument("--out", default=str(Path(__file__).with_name("proxies_mnist1d_runs.jsonl")))
     p.add_argument("--report", action="store_true", help="print the table and exit")
     args = p.parse_args()
