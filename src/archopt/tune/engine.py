@@ -170,7 +170,6 @@ class Runner:
 
     def _recover(self, study: Any) -> None:
         """Trials left RUNNING by a killed process of this directory: failed and re-queued."""
-        from optuna.storages import fail_stale_trials
         from optuna.trial import TrialState
 
         if self.shared:  # other machines may be running trials: only heartbeats decide
@@ -217,9 +216,9 @@ class Runner:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        from archopt.tune.progress import StudyProgress
-
         import faulthandler
+
+        from archopt.tune.progress import StudyProgress
 
         faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: stacks
         study = self._study()
