@@ -216,11 +216,9 @@ class Runner:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        import faulthandler
-
         from archopt.tune.progress import StudyProgress
 
-        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: stacks
+        _stacks_on_sigusr1()
         study = self._study()
         self._recover(study)
         t = self.plan.spec.tune
@@ -237,7 +235,7 @@ class Runner:
             for _n, info in list(self.running.items()):
                 self._fail_and_retry(study, info["trial"]._trial_id,
                                      "interrupted (Ctrl-C or SIGTERM)", retry)
-            pool.close()
+            pool.close(now=True)
             progress.close()
             self._outputs(study, plots=False)
             raise StudyInterrupted(self.path) from None
@@ -286,6 +284,8 @@ class Runner:
         values = sp.sample(trial, self.plan.space)
         rel = f"trials/{trial.number:04d}"
         trial.set_user_attr("run_dir", rel)
+        if "reason" in trial.user_attrs:  # a retried trial: the reason was its original's
+            trial.set_user_attr("reason", None)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}:{self.path}")
         data = sp.apply(copy.deepcopy(self.plan.base), values)
         try:
@@ -486,3 +486,14 @@ def _fail_stale(study: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)
+
+
+def _stacks_on_sigusr1() -> None:
+    """``kill -USR1 PID`` prints every thread's stack (where is a slow study?)."""
+    import contextlib
+    import faulthandler
+    import io
+    import sys
+
+    with contextlib.suppress(AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)

@@ -108,7 +108,11 @@ class Pool:
         self.recycled += recycled
         self.workers[self.workers.index(w)] = self._start()
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Stop the workers: after their current trial, or ``now`` (their trials re-queued)."""
+        if now:
+            for w in self.workers:
+                w.process.kill()
         for w in self.workers:
             with contextlib.suppress(OSError, BrokenPipeError):
                 w.conn.send(None)
