@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("archopt.cli.profile", "parameters, FLOPs, memory and measured latency of a model"),
     "data": ("archopt.cli.data", "inspect datasets: `archopt data info NAME|SPEC`"),
     "models": ("archopt.cli.models", "list the registered model families and presets"),
+    "export": ("archopt.cli.export", "export a run as ONNX/TorchScript with a parity check"),
     "demo": ("archopt.cli.demo", "train the MNIST-1D paper models and compare with the paper"),
 }
 
