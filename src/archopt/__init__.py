@@ -32,6 +32,7 @@ _API = {
     "evaluate": "archopt.train",
     "profile": "archopt.report",
     "export": "archopt.export",
+    "serve": "archopt.serve",
 }
 
 __all__ = sorted(_API)

@@ -54,7 +54,7 @@ def build_metadata(run: LoadedRun, wrapper: RawInputModel, fmt: str, names: list
     versions = {k: _version(k) for k in ("archopt", "torch", "onnx", "onnxruntime",
                                          "onnxscript")}
     return {
-        "format": fmt, "file": FILES[fmt], "task": task, "inputs": inputs,
+        "format": fmt, "file": FILES.get(fmt), "task": task, "inputs": inputs,
         "output": {"name": OUTPUT_NAMES[task], "shape": ["batch", *out_shape],
                    "dtype": "float32", "meaning": MEANING[task]},
         "class_names": run.class_names if task == "classification" else None,
