@@ -20,6 +20,7 @@ import torch
 
 from archopt.errors import UserError
 from archopt.export import formats
+from archopt.export.int8 import float_reference, is_int8, write_int8
 from archopt.export.metadata import FILE, build_metadata
 from archopt.export.parity import check_parity, describe_failure
 from archopt.export.run import LoadedRun, load_run
@@ -95,6 +96,13 @@ def _write(run: LoadedRun, fmt: str, folder: Path, opset: int | None) -> dict[st
         raise UserError(str(run.path), f"{exc}; nothing was written",
                         "try another --format (or --opset for ONNX); --debug shows the "
                         "exporter's traceback") from exc.__cause__
+    if is_int8(run.model):  # against the float model it was quantized from
+        fp32 = float_reference(run.path)
+        if fp32 is not None:
+            runner = formats.open_runner("onnx", folder / formats.FILES["onnx"], ["inputs"])
+            ref = formats.torch_runner(RawInputModel(fp32, run.shape, run.normalization))
+            versus = check_parity(ref, runner, x, lengths, wrapper.task, labels, quantized=True)
+            parity = {**parity, "versus_float": versus}
     names = formats.input_names(wrapper.variable_length, wrapper.task)
     meta = build_metadata(run, wrapper, fmt, names, exporter, parity)
     (folder / FILE).write_text(json.dumps(meta, indent=2) + "\n")
@@ -117,7 +125,11 @@ def write_artifact(model: torch.nn.Module, shape: Any, normalization: dict[str, 
         ExportFailed: the exporter's error, or parity figures that do not pass.
     """
     reference = RawInputModel(model, shape, normalization)
-    wrapper = RawInputModel(exportable(copy.deepcopy(model)), shape, normalization)
+    quantized = is_int8(model)
+    if quantized and fmt != "onnx":
+        raise ExportFailed(f"an int8 run exports to ONNX only, not {fmt}")
+    wrapper = (reference if quantized else
+               RawInputModel(exportable(copy.deepcopy(model)), shape, normalization))
     task = wrapper.task
     names = formats.input_names(wrapper.variable_length, task)
     args = (torch.from_numpy(x[:2]),)
@@ -125,7 +137,10 @@ def write_artifact(model: torch.nn.Module, shape: Any, normalization: dict[str, 
         args += (torch.from_numpy(lengths[:2]),)
     path = folder / formats.FILES[fmt]
     try:
-        exporter = formats.write(fmt, wrapper, args, path, names, OUTPUT_NAMES[task], opset)
+        if quantized:
+            exporter = write_int8(model, shape, normalization, task, path, OUTPUT_NAMES[task])
+        else:
+            exporter = formats.write(fmt, wrapper, args, path, names, OUTPUT_NAMES[task], opset)
     except Exception as exc:  # the exporter's own error, in one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise ExportFailed(f"the model cannot be exported to {fmt}: {first}") from exc

@@ -1,7 +1,10 @@
 """Parity: the exported artifact against PyTorch eager, on the run's own test data.
 
 Float artifacts pass when the largest absolute difference of their outputs is at most
-``TOLERANCE`` and, for classifiers, every predicted class is the same. Quantized (int8)
+``TOLERANCE`` and, for classifiers, every predicted class is the same. Outputs in the data's own
+units (regression values, reconstructions, samples) can be large, where float32 itself cannot
+resolve 1e-4 (its spacing at 2000 is 1.2e-4): there the tolerance is ``TOLERANCE`` times the
+largest output magnitude when that exceeds 1. Quantized (int8)
 artifacts are expected to differ: their agreement with PyTorch and their own accuracy are
 reported, and they pass when the artifact's accuracy is within ``INT8_ACCURACY_DROP`` of
 PyTorch's.
@@ -36,9 +39,12 @@ def check_parity(reference: Runner, artifact: Runner, x: np.ndarray,
     got = _outputs(artifact, x, lengths)
     diff = float(np.max(np.abs(ref.astype(np.float64) - got))) if ref.size else 0.0
     finite = bool(np.isfinite(got).all())
+    tolerance = TOLERANCE
+    if task != "classification" and ref.size:
+        tolerance *= max(1.0, float(np.max(np.abs(ref))))
     out: dict[str, Any] = {"examples": int(len(x)), "max_abs_diff": diff,
-                           "tolerance": None if quantized else TOLERANCE}
-    passed = finite and (quantized or diff <= TOLERANCE)
+                           "tolerance": None if quantized else tolerance}
+    passed = finite and (quantized or diff <= tolerance)
     if task == "classification":
         ref_cls, got_cls = ref.argmax(1), got.argmax(1)
         same = int((ref_cls == got_cls).sum())

@@ -31,14 +31,9 @@ class LoadedRun:
     raw_test: Split | None = None  # test inputs as the user has them (not normalized)
 
 
-def checkpoint_path(path: Path) -> Path:
-    """``checkpoints/best.pt``, else ``last.pt``."""
-    best = path / "checkpoints" / "best.pt"
-    return best if best.is_file() else path / "checkpoints" / "last.pt"
-
-
 def load_run(run_dir: str | Path, with_data: bool = True) -> LoadedRun:
-    """Load a run directory's model (best checkpoint) and, with ``with_data``, its raw test data.
+    """Load a run directory's model (the headline checkpoint: the weights metrics.json's figures
+    come from, as ``archopt eval``) and, with ``with_data``, its raw test data.
 
     Raises:
         UserError: not a run directory, a missing or corrupt checkpoint, a dataset that changed.
@@ -47,6 +42,7 @@ def load_run(run_dir: str | Path, with_data: bool = True) -> LoadedRun:
     from archopt.runs import check_run_dir
     from archopt.spec import load_spec
     from archopt.train.checkpoint import load_checkpoint
+    from archopt.train.fit import checkpoint_path
 
     path = check_run_dir(run_dir)
     spec_file = path / "spec.yaml"
@@ -58,16 +54,29 @@ def load_run(run_dir: str | Path, with_data: bool = True) -> LoadedRun:
     shape = DataShape.from_dict(json.loads(shape_file.read_text()))
     norm_file = path / "normalization.json"
     normalization = json.loads(norm_file.read_text()) if norm_file.is_file() else {}
-    ckpt = checkpoint_path(path)
+    ckpt = checkpoint_path(path, "headline")
     state = load_checkpoint(ckpt)
-    model = build_model(spec.model, shape, seed=spec.seed)
-    model.load_state_dict(state["model"])
+    if state.get("structure"):  # a compressed run (archopt compress): pruned widths or int8
+        model = rebuild_compressed(spec, shape, state)
+    else:
+        model = build_model(spec.model, shape, seed=spec.seed)
+        model.load_state_dict(state["model"])
     model.eval()
     run = LoadedRun(path, spec, shape, normalization, model, ckpt,
                     hashlib.sha256(spec_file.read_bytes()).hexdigest())
     if with_data:
         run.class_names, run.raw_test = raw_test_data(spec)
     return run
+
+
+def rebuild_compressed(spec: Any, shape: DataShape, state: dict[str, Any]) -> nn.Module:
+    """The model of a pruned or int8 checkpoint, through ``archopt.models.structure``."""
+    try:
+        from archopt.models.structure import rebuild
+    except ImportError:
+        raise UserError("checkpoint", "this run was compressed, and this archopt cannot read "
+                        "compressed checkpoints", "update archopt") from None
+    return rebuild(spec, shape, state)
 
 
 def raw_test_data(spec: Any, limit: int = 10_000) -> tuple[list[str], Split | None]:
