@@ -128,19 +128,21 @@ def from_arrays(
         raise UserError(where, f"inputs with {x_train.ndim} dimensions (N, ...) are not image "
                         "(N,C,H,W), sequence (N,T,F) or tabular (N,F) data")
 
+    # native byte order, float32 inputs (a big-endian or float16 file is legal)
     def targets(y: np.ndarray) -> torch.Tensor:
         if task == "classification":
-            return torch.as_tensor(np.asarray(y), dtype=torch.int64)
+            return torch.as_tensor(np.asarray(y, dtype=np.int64))
         t = torch.as_tensor(np.asarray(y, dtype=np.float32))
         return t.reshape(len(t), -1)
 
     def lengths(v: np.ndarray | None) -> torch.Tensor | None:
-        return None if v is None else torch.as_tensor(np.asarray(v), dtype=torch.int64)
+        return None if v is None else torch.as_tensor(np.asarray(v, dtype=np.int64))
 
-    train = Split(torch.as_tensor(x_train, dtype=torch.float32).contiguous(), targets(y_train),
-                  lengths(lengths_train))
-    test = Split(torch.as_tensor(x_test, dtype=torch.float32).contiguous(), targets(y_test),
-                 lengths(lengths_test))
+    def inputs(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32))
+
+    train = Split(inputs(x_train), targets(y_train), lengths(lengths_train))
+    test = Split(inputs(x_test), targets(y_test), lengths(lengths_test))
     if task == "classification" and class_names is None:
         class_names = integer_class_names(np.asarray(y_train), np.asarray(y_test))
     return Dataset(name=name, kind=kind, task=task, input_shape=tuple(x_train.shape[1:]),

@@ -50,12 +50,12 @@ def npz(cfg: NPZConfig, **_: Any) -> Dataset:
                         "split would be read without its sequence lengths",
                         f"name the array of {missing[8:]} lengths too (data.{missing})")
     try:
-        loaded = np.load(p, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise UserError(str(p), "holds a single .npy array, not an .npz archive",
-                            "save the splits with numpy.savez(path, x_train=..., y_train=..., "
-                            "x_test=..., y_test=...)")
-        with loaded as f:
+        with open(p, "rb") as fh:  # our handle: closed however numpy fails
+            f = np.load(fh, allow_pickle=False)
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise UserError(str(p), "holds a single .npy array, not an .npz archive",
+                                "save the splits with numpy.savez(path, x_train=..., "
+                                "y_train=..., x_test=..., y_test=...)")
             names = list(f.files)
             wanted = [cfg.x_train, cfg.y_train, cfg.x_test, cfg.y_test,
                       *(n for n in (cfg.lengths_train, cfg.lengths_test) if n)]
