@@ -93,7 +93,7 @@ def test_a_nan_loss_without_a_checkpoint_says_to_start_again(cli, write_spec, tm
     spec = spec_of(train={"epochs": 3, "optimizer": {"name": "sgd", "lr": 1e6}})
     code, _, err = cli("train", write_spec(spec), "--out", tmp_path / "r", "--quiet")
     assert code == 2
-    assert "no checkpoint" in err and "train.optimizer.lr (e.g. 100000)" in err
+    assert "no good epoch was saved" in err and "train.optimizer.lr (e.g. 100000)" in err
 
 
 def test_resume_with_a_lower_learning_rate_goes_on_from_the_checkpoint(cli, write_spec,

@@ -31,8 +31,8 @@ def hint(t: Any) -> str:
         return (f"the last good checkpoint is kept: continue it with a lower learning rate, "
                 f"`archopt train --resume {run_dir} --set train.optimizer.lr={lower}` "
                 "(or --set train.clip_grad_norm=1.0)")
-    return (f"no epoch finished, so there is no checkpoint: start again with a lower "
-            f"train.optimizer.lr (e.g. {lower}) or train.clip_grad_norm: 1.0")
+    return (f"no good epoch was saved yet: start again with a lower train.optimizer.lr "
+            f"(e.g. {lower}) or train.clip_grad_norm: 1.0")
 
 
 def diverged(t: Any, where: str, what: str) -> UserError:

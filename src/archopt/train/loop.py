@@ -20,7 +20,7 @@ from archopt.train.checkpoint import wait_for_writes
 from archopt.train.metrics import compute
 from archopt.train.schedulers import is_per_epoch
 from archopt.train.tasks import forward
-from archopt.train.trainer import Accumulator, Trainer
+from archopt.train.trainer import Accumulator, Trainer, check_finite
 
 
 class Interrupted(KeyboardInterrupt):
@@ -137,16 +137,6 @@ def ddp_scale(t: Trainer, local: int) -> float:
     done = (t.step_in_epoch) * t.batch_size
     global_b = min(t.batch_size, t.n_train - done)
     return local * t.world_size / global_b
-
-
-def check_finite(t: Trainer, loss: torch.Tensor, force: bool = False) -> None:
-    """Stop with a clear message on a NaN/inf loss (a sync: once per step on CPU, every 25 on
-    GPU, and before every checkpoint); the last checkpoint on disk is the last good one."""
-    if not force and t.device.type != "cpu" and t.global_step % 25:
-        return
-    if not bool(torch.isfinite(loss)):
-        raise divergence.diverged(t, f"epoch {t.epoch + 1}, step {t.global_step}",
-                                  f"the training loss became {float(loss)}")
 
 
 def epoch_summary(t: Trainer, acc: Accumulator, prefix: str) -> dict[str, Any]:
