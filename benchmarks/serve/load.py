@@ -114,7 +114,10 @@ def main() -> None:
     from archopt.data.load import build_raw
     from archopt.spec import load_spec
 
-    test = build_raw(load_spec(Path(meta["run_dir"]) / "spec.yaml").data).test
+    run_dir = Path(meta["run_dir"])
+    if not run_dir.is_absolute():  # relative to where `archopt export` ran: RUN_DIR/export/onnx
+        run_dir = Path(args.artifact).resolve().parents[1]
+    test = build_raw(load_spec(run_dir / "spec.yaml").data).test
     bodies = [json.dumps({"inputs": x.tolist()}).encode() for x in test.x[:200].numpy()]
     servers = {mode: start(args.artifact, flags) for mode, flags in MODES.items()}
     results: dict[tuple[int, str], list[dict]] = {}

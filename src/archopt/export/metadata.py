@@ -63,7 +63,7 @@ def build_metadata(run: LoadedRun, wrapper: RawInputModel, fmt: str, names: list
                                  and task == "regression"},
         "normalization": run.normalization or None,
         "model": run.spec.model.section() if hasattr(run.spec.model, "section") else None,
-        "run_dir": str(run.path), "checkpoint": str(run.checkpoint),
+        "run_dir": str(run.path.resolve()), "checkpoint": str(run.checkpoint.resolve()),
         "spec_sha256": run.spec_sha256, "archopt_version": versions["archopt"],
         "versions": versions, "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "exporter": exporter, "parity": parity,
