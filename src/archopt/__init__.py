@@ -31,6 +31,7 @@ _API = {
     "fit": "archopt.train",
     "evaluate": "archopt.train",
     "profile": "archopt.report",
+    "compress": "archopt.compress",
 }
 
 __all__ = sorted(_API)

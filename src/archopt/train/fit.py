@@ -285,7 +285,6 @@ def _finite(obj: Any) -> Any:
 def evaluate(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
     """Loss and metrics of a saved run's best checkpoint (``last.pt`` if none) on ``split``."""
     from archopt.data import DataShape, Loader, load_data
-    from archopt.models import build_model
     from archopt.runs import check_run_dir
 
     path = check_run_dir(run_dir)
@@ -299,9 +298,9 @@ def evaluate(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
     ckpt = path / "checkpoints" / "best.pt"
     if not ckpt.is_file():
         ckpt = path / "checkpoints" / "last.pt"
-    state = load_checkpoint(ckpt)
-    model = build_model(spec.model, saved_shape, seed=spec.seed)
-    model.load_state_dict(state["model"])
+    from archopt.compress.structure import rebuild
+
+    model = rebuild(spec, saved_shape, load_checkpoint(ckpt))  # pruned/int8 runs too
     parts = setup.build_parts(spec, model, saved_shape)
     chosen = getattr(data, split, None)
     if chosen is None or len(chosen) == 0:
