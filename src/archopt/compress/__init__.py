@@ -34,6 +34,6 @@ weights_only=True)``; no pickled module anywhere)::
 """
 
 from archopt.compress.pipeline import compress
-from archopt.compress.structure import rebuild
+from archopt.models.structure import rebuild
 
 __all__ = ["compress", "rebuild"]

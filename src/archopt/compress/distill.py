@@ -94,7 +94,7 @@ def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None
 
 def run(step: Any, ctx: Any, step_dir: Path, where: str) -> None:
     from archopt.compress.finetune import finetune
-    from archopt.compress.steps import save_model, write_step
+    from archopt.compress.record import save_model, write_step
     from archopt.models import build_model
 
     spec = student_spec(ctx.spec, step)

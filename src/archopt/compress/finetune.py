@@ -70,7 +70,7 @@ def evaluate_model(spec: Spec, model: nn.Module, data: Any) -> dict[str, Any]:
     """metrics.json's splits for a model: loss and metrics on train, val and test."""
     from archopt.data import Loader
     from archopt.train import loop, setup
-    from archopt.train.fit import _finite
+    from archopt.train.results import finite
 
     parts = setup.build_parts(spec, model, data.shape)
     device = next(iter(model.parameters()), torch.zeros(0)).device
@@ -82,4 +82,4 @@ def evaluate_model(spec: Spec, model: nn.Module, data: Any) -> dict[str, Any]:
         loader = Loader(split, spec.data.batch_size, shuffle=False, seed=spec.seed, device=device)
         out[name] = loop.evaluate_split(model, parts.task, parts.loss_fn.to(device), loader,
                                         parts.final_metrics)
-    return _finite(out)
+    return finite(out)

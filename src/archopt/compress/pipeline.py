@@ -19,72 +19,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-
+from archopt.compress.runs import Context, finished_run, load_run
 from archopt.errors import UserError
 from archopt.spec import load_spec, save_spec
 from archopt.spec.load import read_yaml, write_atomic
 from archopt.spec.schema import Spec
-
-
-@dataclass
-class Context:
-    """What a step starts from: the previous run, its model, the data, the settings."""
-
-    spec: Spec                  # the previous run's spec (the one the step builds on)
-    compress: Any               # the CompressSpec
-    src: Path                   # the previous run directory
-    state: dict[str, Any]       # its checkpoint (model, structure)
-    model: nn.Module            # its model, rebuilt
-    data: Any
-    quiet: bool = True
-
-    @property
-    def shape(self) -> Any:
-        return self.data.shape
-
-    def example(self, batch: int = 1) -> torch.Tensor:
-        from archopt.report.profile import example_input
-
-        return example_input(self.model, self.shape, batch)
-
-
-# -- loading what a step starts from ---------------------------------------------------------
-
-def finished_run(path: str | os.PathLike, where: str) -> Path:
-    """A run directory with metrics.json and a checkpoint, or a UserError saying what is not."""
-    p = Path(path)
-    if not (p / "spec.yaml").is_file():
-        raise UserError(where, f"{p} is no run directory (no spec.yaml)",
-                        "pass a directory made by `archopt train` or `archopt compress`")
-    if not (p / "metrics.json").is_file() or not checkpoint_of(p).is_file():
-        raise UserError(where, f"{p} is not a finished run (no metrics.json or checkpoint)",
-                        f"finish it first: archopt train --resume {p}")
-    return p
-
-
-def checkpoint_of(run: Path) -> Path:
-    best = run / "checkpoints" / "best.pt"
-    return best if best.is_file() else run / "checkpoints" / "last.pt"
-
-
-def load_run(run: Path) -> tuple[Spec, Any, dict[str, Any], nn.Module]:
-    """(spec, data, checkpoint, model) of a finished run."""
-    from archopt.compress.structure import rebuild
-    from archopt.data import load_data
-    from archopt.train.checkpoint import load_checkpoint
-
-    spec = load_spec(run / "spec.yaml")
-    data = load_data(spec.data, spec.seed)
-    state = load_checkpoint(checkpoint_of(run))
-    model = rebuild(spec, data.shape, state)
-    model.eval()
-    return spec, data, state, model
 
 
 def load_compress_spec(source: Any, overrides: list[str], from_run: str | None) -> Spec:
@@ -113,6 +55,34 @@ def load_compress_spec(source: Any, overrides: list[str], from_run: str | None) 
     return spec
 
 
+def _module(name: str) -> Any:
+    """The module of a step: its ``check`` and ``run``."""
+    from archopt.compress import distill, prune, qat, quantize
+
+    return {"prune": prune, "quantize": quantize, "qat": qat, "distill": distill}[name]
+
+
+def run_step(step: Any, ctx: Any, step_dir: Path, where: str) -> None:
+    """Run one step from ``ctx`` (the previous run) into ``step_dir``."""
+    _module(step.name).run(step, ctx, step_dir, where)
+
+
+def check_all(spec: Spec, start: Path) -> None:
+    """Check every step against the start run's model; a UserError before anything is written."""
+    run_spec, data, state, model = load_run(start)
+    run_spec = run_spec.model_copy(update={"device": spec.device})  # where the steps run
+    for i, step in enumerate(spec.compress.steps):
+        _module(step.name).check(step, run_spec, data, model, f"compress.steps.{i}")
+
+
+def sweep(ctx: Any, ratios: list[float], root: Path) -> list[dict[str, Any]]:
+    """Structured pruning of the start model at each ratio (no fine-tuning), measured."""
+    from archopt.compress.prune import sweep_points
+
+    return sweep_points(ctx, ratios, root)
+
+
+
 # -- the pipeline ----------------------------------------------------------------------------
 
 def compress(spec: Any, *, source: str | os.PathLike | None = None,
@@ -132,7 +102,6 @@ def compress(spec: Any, *, source: str | os.PathLike | None = None,
         UserError: a bad spec, a start run that is not finished, a step that cannot apply to
             the model; raised before anything is written.
     """
-    from archopt.compress import steps
     from archopt.runs import new_run_dir
     from archopt.train.loop import Interrupted
 
@@ -149,7 +118,7 @@ def compress(spec: Any, *, source: str | os.PathLike | None = None,
     start = Path(c.from_) if c.from_ else None
     if start is not None:
         finished_run(start, "compress.from" if source is None else "--from")
-        steps.check_all(spec, start)  # every step against the model, before a file is written
+        check_all(spec, start)  # every step against the model, before a file is written
     root = Path(resume) if resume is not None else new_run_dir(f"{spec.name}-compress", out)
     if resume is None:
         save_spec(spec, root / "spec.yaml")
@@ -159,7 +128,7 @@ def compress(spec: Any, *, source: str | os.PathLike | None = None,
         except Interrupted as stop:
             stop.run_dir = root
             raise
-        steps.check_all(spec, start)
+        check_all(spec, start)
     report: dict[str, Any] = {"start": str(start), "steps": []}
     prev = start
     for i, step in enumerate(c.steps, 1):
@@ -167,7 +136,7 @@ def compress(spec: Any, *, source: str | os.PathLike | None = None,
         if not (step_dir / "metrics.json").is_file():
             step_dir.mkdir(exist_ok=True)
             try:
-                steps.run(step, make_context(prev, c, quiet), step_dir,
+                run_step(step, make_context(prev, c, quiet), step_dir,
                           where=f"compress.steps.{i - 1}")
             except Interrupted as stop:
                 stop.run_dir = root  # what --resume takes
@@ -176,7 +145,7 @@ def compress(spec: Any, *, source: str | os.PathLike | None = None,
         report["steps"].append({"run_dir": str(step_dir), **result["compress"]})
         prev = step_dir
     if c.sweep:
-        report["sweep"] = steps.sweep(make_context(start, c, quiet), c.sweep, root / "sweep")
+        report["sweep"] = sweep(make_context(start, c, quiet), c.sweep, root / "sweep")
     from archopt.compress.report import plot, write_text
 
     write_atomic(root / "report.json", json.dumps(report, indent=2) + "\n")

@@ -209,10 +209,9 @@ def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None
 
 def run(step: Any, ctx: Any, step_dir: Any, where: str) -> None:
     """Prune ``ctx.model`` (rounds of prune + fine-tune), write the step's run directory."""
-    from archopt.compress import structure
     from archopt.compress.finetune import finetune, finetune_spec
-    from archopt.compress.steps import save_model, write_step
-    from archopt.models import build_model
+    from archopt.compress.record import save_model, write_step
+    from archopt.models import build_model, structure
     from archopt.train.checkpoint import load_checkpoint, save_checkpoint
 
     spec, shape = ctx.spec, ctx.shape
@@ -265,7 +264,7 @@ def run(step: Any, ctx: Any, step_dir: Any, where: str) -> None:
 
 
 def _structure(model: nn.Module, fresh: nn.Module, base: Any) -> dict[str, Any]:
-    from archopt.compress import structure
+    from archopt.models import structure
 
     return structure.capture(model, fresh)
 

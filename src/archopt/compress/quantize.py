@@ -42,15 +42,7 @@ import torch
 from torch import nn
 
 from archopt.errors import UserError
-
-
-def _ort() -> Any:
-    try:
-        import onnxruntime
-    except ImportError:
-        raise UserError("compress.steps", "int8 quantization needs ONNX Runtime",
-                        "pip install 'archopt[compress]' -c constraints.txt") from None
-    return onnxruntime
+from archopt.models.onnx_model import OnnxModel, onnxruntime
 
 
 def check_device(device: str, where: str) -> None:
@@ -59,27 +51,7 @@ def check_device(device: str, where: str) -> None:
         raise UserError(where, f"the spec's device is {device}, which has no int8 path here "
                         "(ONNX Runtime's int8 kernels run on the CPU)",
                         "set device: cpu (or auto) for the compress spec")
-    _ort()
-
-
-class OnnxModel(nn.Module):
-    """An ONNX Runtime session behind ``forward(x)``: float tensors in, float tensors out."""
-
-    onnx_int8 = True
-
-    def __init__(self, onnx_bytes: bytes, threads: int | None = None) -> None:
-        super().__init__()
-        ort = _ort()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or torch.get_num_threads()
-        opts.inter_op_num_threads = 1
-        self.onnx_bytes = onnx_bytes
-        self.session = ort.InferenceSession(onnx_bytes, opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.session.run(None, {self.input_name: x.detach().cpu().float().numpy()})[0]
-        return torch.from_numpy(out).to(x.device)
+    onnxruntime()
 
 
 def export_float(model: nn.Module, example: torch.Tensor) -> bytes:
@@ -147,19 +119,6 @@ def quantize(model: nn.Module, example: torch.Tensor, method: str, data: Any,
     return fp32, quantize_onnx(fp32, method, calib)
 
 
-def restore_quantized(model: nn.Module, structure: dict[str, Any], state: dict[str, Any]
-                      ) -> nn.Module:
-    """The ``OnnxModel`` of a quantized run's checkpoint (``model`` is not used)."""
-    if structure["kind"] != "onnx_int8":
-        raise UserError("checkpoint", f"unknown compressed structure '{structure['kind']}'",
-                        "this run was written by a newer archopt")
-    onnx = state["onnx"]
-    q = OnnxModel(onnx.numpy().tobytes())
-    q.spec, q.shape = getattr(model, "spec", {}), getattr(model, "shape", None)
-    q.structure = structure
-    return q
-
-
 # -- the step --------------------------------------------------------------------------------
 
 def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None:
@@ -187,7 +146,7 @@ def write_outputs(step: Any, ctx: Any, step_dir: Path, model: nn.Module, fp32: b
     """The quantized run directory (shared with ``qat``)."""
     from archopt.compress.finetune import finetune_spec
     from archopt.compress.measure import counts
-    from archopt.compress.steps import save_model, write_step
+    from archopt.compress.record import save_model, write_step
 
     example = ctx.example(1)
     structure: dict[str, Any] = {
@@ -214,8 +173,8 @@ def write_outputs(step: Any, ctx: Any, step_dir: Path, model: nn.Module, fp32: b
 
 
 def _capture(ctx: Any, model: nn.Module) -> dict[str, Any]:
-    from archopt.compress.structure import capture
     from archopt.models import build_model
+    from archopt.models.structure import capture
 
     return capture(model, build_model(ctx.spec.model, ctx.shape, seed=ctx.spec.seed))
 

@@ -270,8 +270,8 @@ def profile_run(run_dir: str | os.PathLike, batch_size: int = 256, repeats: int 
     import json
     from pathlib import Path
 
-    from archopt.compress.structure import rebuild
     from archopt.data import DataShape
+    from archopt.models.structure import rebuild
     from archopt.runs import check_run_dir
     from archopt.spec import load_spec
     from archopt.train.checkpoint import load_checkpoint

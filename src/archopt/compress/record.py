@@ -1,6 +1,5 @@
-"""What every step shares: the dispatch by name, the checks before anything is written, and the
-output run directory with its before/after measurement.
-"""
+"""What every step writes: its checkpoint and its run directory with the before/after
+measurement."""
 
 from __future__ import annotations
 
@@ -15,34 +14,6 @@ from archopt.compress import measure
 from archopt.spec import save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.schema import Spec
-
-
-def _module(name: str) -> Any:
-    import importlib
-
-    return importlib.import_module(f"archopt.compress.{name}")
-
-
-def run(step: Any, ctx: Any, step_dir: Path, where: str) -> None:
-    """Run one step from ``ctx`` (the previous run) into ``step_dir``."""
-    _module(step.name).run(step, ctx, step_dir, where)
-
-
-def check_all(spec: Spec, start: Path) -> None:
-    """Check every step against the start run's model; a UserError before anything is written."""
-    from archopt.compress.pipeline import load_run
-
-    run_spec, data, state, model = load_run(start)
-    run_spec = run_spec.model_copy(update={"device": spec.device})  # where the steps run
-    for i, step in enumerate(spec.compress.steps):
-        _module(step.name).check(step, run_spec, data, model, f"compress.steps.{i}")
-
-
-def sweep(ctx: Any, ratios: list[float], root: Path) -> list[dict[str, Any]]:
-    """Structured pruning of the start model at each ratio (no fine-tuning), measured."""
-    from archopt.compress.prune import sweep_points
-
-    return sweep_points(ctx, ratios, root)
 
 
 def save_model(step_dir: Path, model: nn.Module | None, structure: dict[str, Any] | None,
@@ -68,8 +39,8 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
     """Write the step's run directory: spec, data files, metrics.json (with the before/after
     measurement), report.txt. The checkpoint must already be saved."""
     from archopt.compress.finetune import evaluate_model
-    from archopt.compress.pipeline import checkpoint_of
     from archopt.compress.report import step_table
+    from archopt.compress.runs import checkpoint_of
 
     save_spec(spec, step_dir / "spec.yaml")
     for f in ("data_shape.json", "normalization.json"):
@@ -105,7 +76,9 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
     block["ratios"] = measure.ratios(block["before"], block["after"])
     history = step_dir / "history.jsonl"
     epochs = len(history.read_text().splitlines()) if history.is_file() else 0
-    result = {**metrics, "epochs": epochs, "compress": block}
+    result = {"format": 2, "headline": {"checkpoint": "best", "chosen_by": "the step's output "
+                                         "model (checkpoints/best.pt)"},
+              **metrics, "epochs": epochs, "compress": block}
     write_atomic(step_dir / "report.txt", step_table(block))
     write_atomic(step_dir / "metrics.json", json.dumps(result, indent=2) + "\n")
     return result

@@ -1,4 +1,5 @@
-"""The shape of a compressed model, saved beside its weights, and the model rebuilt from it.
+"""The shape of a compressed model (``archopt compress``), saved beside its weights, and the
+model rebuilt from it.
 
 A pruned model has the same modules as the model its spec builds, with fewer channels. Its
 structure is what differs from a fresh build: the shape of every tensor in its state dict and
@@ -14,6 +15,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from archopt.errors import UserError
 
 PRIMITIVE = (int, float, bool, str, type(None))
 
@@ -95,6 +98,20 @@ def rebuild(spec: Any, shape: Any, state: dict[str, Any]) -> nn.Module:
         apply(model, structure)
         model.load_state_dict(state["model"])
         return model
-    from archopt.compress.quantize import restore_quantized
-
     return restore_quantized(model, structure, state)
+
+
+def restore_quantized(model: nn.Module, structure: dict[str, Any], state: dict[str, Any]
+                      ) -> nn.Module:
+    """The ``OnnxModel`` of a quantized run's checkpoint (``model`` is not used)."""
+    if structure["kind"] != "onnx_int8":
+        raise UserError("checkpoint", f"unknown compressed structure '{structure['kind']}'",
+                        "this run was written by a newer archopt")
+    onnx = state["onnx"]
+    from archopt.models.onnx_model import OnnxModel
+
+    q = OnnxModel(onnx.numpy().tobytes())
+    q.spec, q.shape = getattr(model, "spec", {}), getattr(model, "shape", None)
+    q.structure = structure
+    return q
+
