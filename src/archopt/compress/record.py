@@ -21,7 +21,12 @@ def save_model(step_dir: Path, model: nn.Module | None, structure: dict[str, Any
     """``checkpoints/best.pt``: the weights (or int8 ONNX bytes) and the structure."""
     from archopt.train.checkpoint import save_checkpoint
 
-    state: dict[str, Any] = {"model": model.state_dict() if model is not None else {}}
+    history = step_dir / "history.jsonl"  # a fine-tune's epochs, for `archopt eval`'s line
+    lines = [json.loads(line) for line in history.read_text().splitlines()] \
+        if history.is_file() else []
+    state: dict[str, Any] = {"model": model.state_dict() if model is not None else {},
+                             "epoch": len(lines), "global_step": lines[-1]["step"] if lines
+                             else 0}
     if structure is not None:
         state["structure"] = structure
     if onnx is not None:
