@@ -6,8 +6,9 @@ step with the figures from its report.json. Latency: 1 thread, median of interle
   .venv/bin/python benchmarks/compress/bench_compress.py cnn mlp torchao  # some of them
 
 Cases: cnn, resnet, digits_resnet (structured pruning to half the MACs, then int8 and QAT on the
-CNN), mlp, gru (dynamic int8), distill (digits ResNet -> small MLP, and the MLP alone),
-sweep (ratios 0.2-0.8, l1 vs random), torchao (torchao eager int8 vs ONNX Runtime, MLP).
+CNN), qat (PTQ vs QAT on the dense CNN only), mlp, gru (dynamic int8), distill (digits ResNet ->
+small MLP, and the MLP alone), sweep (ratios 0.2-0.8, l1 vs random), torchao (torchao eager
+int8 vs ONNX Runtime, MLP).
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ def train(spec: dict[str, Any], name: str) -> Path:
     import archopt
 
     run = OUT / name / "start"
-    if not (run / "metrics.json").is_file():
+    if (run / "metrics.json").is_file():
+        return run
+    if (run / "checkpoints" / "last.pt").is_file():  # killed earlier: resume
+        archopt.fit(archopt.load_spec(spec), resume=run, quiet=True)
+    else:
         archopt.fit(archopt.load_spec(spec), out=run, quiet=True)
     return run
 
@@ -92,6 +97,16 @@ def prune_case(case: str, file: str, epochs: int, ft: int) -> list[str]:
                                                "finetune": {"epochs": 3, "lr": 0.0005}}])
         rows.append(row("cnn (dense)", qat["steps"][0]))
     return rows
+
+
+def qat_case() -> list[str]:
+    """Static int8 of the dense CNN, post-training (PTQ) and after 3 epochs of QAT."""
+    spec = gallery("mnist1d_cnn.yaml", 30)
+    run = train(spec, "cnn")
+    q = compress(spec, run, "cnn-ptq", [{"name": "quantize", "method": "static"}])
+    qat = compress(spec, run, "cnn-qat", [{"name": "qat", "method": "static",
+                                           "finetune": {"epochs": 3, "lr": 0.0005}}])
+    return [row("cnn PTQ", q["steps"][0]), row("cnn QAT", qat["steps"][0])]
 
 
 def int8_case(case: str, file: str, epochs: int) -> list[str]:
@@ -181,6 +196,7 @@ CASES = {
     "cnn": lambda: prune_case("cnn", "mnist1d_cnn.yaml", 30, 10),
     "resnet": lambda: prune_case("resnet", "mnist1d_resnet.yaml", 20, 8),
     "digits_resnet": lambda: prune_case("digits_resnet", "digits_resnet.yaml", 30, 10),
+    "qat": qat_case,
     "mlp": lambda: int8_case("mlp", "mnist1d_mlp.yaml", 30),
     "gru": lambda: int8_case("gru", "mnist1d_gru.yaml", 15),
     "distill": distill_case,
