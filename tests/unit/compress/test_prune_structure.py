@@ -75,3 +75,12 @@ def test_unstructured_masks_zero_the_smallest_weights():
     total = sum(m.weight.numel() for m in model.modules() if isinstance(m, prune.PRUNABLE))
     assert zeroed == pytest.approx(total / 2, rel=0.02)
     assert w is None or bool((w == 0).any())
+
+
+def test_api_compress_stays_callable_after_the_package_is_imported():
+    import archopt
+    import archopt.compress.pipeline  # noqa: F401  (sets archopt.compress to the package)
+    from archopt.errors import UserError
+
+    with pytest.raises(UserError, match="compress section"):
+        archopt.compress({"name": "x", "data": {"name": "digits"}, "model": {"name": "mlp"}})
