@@ -132,6 +132,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
         if val_loader is None and mon.startswith("val_"):
             mon = mon.replace("val_", "train_", 1)  # the loop falls back the same way
         setup.check_monitor(mon, keys, "train.scheduler.monitor")
+    if not t.compile:  # nothing is compiled: the optimizer need not import torch's compiler
+        from archopt.train.eager import no_compiler_imports
+
+        no_compiler_imports()
     augment = None
     if spec.data.augment:
         from archopt.data import build_augment
