@@ -231,7 +231,8 @@ def make_callbacks(spec: Spec, run_dir: Path | None, monitor: str, quiet: bool,
         cbs.append(CALLBACKS.build({"name": "progress"}, "callbacks", mode=progress or "auto"))
     mode = spec.train.early_stopping.mode if spec.train.early_stopping else "auto"
     cbs.append(CALLBACKS.build({"name": "checkpoint", "monitor": monitor, "mode": mode,
-                                "every_steps": spec.train.checkpoint_every_steps}, "callbacks"))
+                                "every_steps": spec.train.checkpoint_every_steps,
+                                "every_s": spec.train.checkpoint_every_s}, "callbacks"))
     return cbs
 
 

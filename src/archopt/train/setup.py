@@ -26,7 +26,8 @@ from archopt.train.tasks import Task, build_task
 
 # spec fields a resumed run may change (everything else must be as the run started)
 RESUMABLE = {"name", "device", "train.epochs", "train.max_steps", "train.checkpoint_every_steps",
-             "train.threads", "train.compile", "train.eval_every", "train.final_train_pass"}
+             "train.threads", "train.compile", "train.eval_every", "train.final_train_pass",
+             "train.checkpoint_every_s"}
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
