@@ -3,6 +3,7 @@ accuracy and of the training time, beside the paper (one seed is not a result: C
 seeds move these figures by points).
 
     .venv/bin/python benchmarks/gallery/mnist1d_paper_seeds.py [--fresh] [--seeds 42,0,1,2,3]
+        [--models linear,mlp,cnn,gru]
 
 The seed moves the model's initial weights (the data and, with ``shuffle: false``, the batch
 order are fixed). Runs are cached like every gallery study; seed 42 is the run
@@ -27,11 +28,17 @@ def seeds() -> list[int]:
     return [42, 0, 1, 2, 3]
 
 
+def models() -> list[str]:
+    if "--models" in sys.argv:
+        return sys.argv[sys.argv.index("--models") + 1].split(",")
+    return list(PAPER)
+
+
 def main() -> None:
     t0 = time.perf_counter()
-    runs: dict[str, list[dict]] = {m: [] for m in PAPER}
-    for seed in seeds():  # seeds outermost: a stopped study has every model at some seeds
-        for model in PAPER:
+    runs: dict[str, list[dict]] = {m: [] for m in models()}
+    for model in models():
+        for seed in seeds():
             key = f"paper_{model}" + (f"_seed{seed}" if seed != 42 else "")
             m = run_spec(key, f"examples/mnist1d/paper_{model}.yaml", [f"seed={seed}"])
             runs[model].append({"seed": seed, "acc": m["test"]["accuracy"],
@@ -47,7 +54,7 @@ def main() -> None:
                      ", ".join(f"{a:.1f}" for a in acc),
                      f"{statistics.median(secs):.0f} [{min(secs):.0f}-{max(secs):.0f}]"])
     md = table(["model", "spec", "paper", "mean", "std (pts)", "range",
-                f"per seed ({', '.join(str(r['seed']) for r in runs['cnn'])})",
+                f"per seed ({', '.join(str(s) for s in seeds())})",
                 "train s, median [range]"], rows)
     write_result("mnist1d_paper_seeds", md, time.perf_counter() - t0,
                  ".venv/bin/python benchmarks/gallery/mnist1d_paper_seeds.py")
