@@ -187,6 +187,7 @@ def section(results: dict, args: argparse.Namespace, load_start: float) -> str:
     load = os.getloadavg()[0]
     lines = [SECTION, "",
              f"Command: `.venv/bin/python benchmarks/bench_whole_run.py --repeats {args.repeats}"
+             f" --mnist1d-steps {args.mnist1d_steps}"
              + (" --before SRC" if args.before else "") + "`  ",
              f"Machine: nproc {os.cpu_count()}, {cpu_model()}; Python "
              f"{platform.python_version()}; 1 thread per process; load average "
@@ -217,6 +218,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--before", metavar="SRC", help="another archopt src/ to compare")
     ap.add_argument("--only", default="mnist1d,idx")
+    ap.add_argument("--mnist1d-steps", type=int, default=6000,
+                    help="fewer steps (a multiple of 40) for a quicker run on a busy machine")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--notes", default="")
     args = ap.parse_args()
@@ -230,9 +233,12 @@ def main() -> None:
         works = []
         if "mnist1d" in args.only:
             np.savez(tmp / "mnist1d.npz", **mnist1d_arrays())
-            works.append({"key": "mnist1d", "npz": tmp / "mnist1d.npz", "steps": 6000,
-                          "batch": 100, "lr": 0.01,
-                          "spec": ROOT / "examples" / "mnist1d" / "paper_cnn.yaml"})
+            spec = (ROOT / "examples" / "mnist1d" / "paper_cnn.yaml").read_text()
+            (tmp / "paper_cnn.yaml").write_text(spec.replace(
+                "max_steps: 6000", f"max_steps: {args.mnist1d_steps}"))
+            works.append({"key": "mnist1d", "npz": tmp / "mnist1d.npz",
+                          "steps": args.mnist1d_steps, "batch": 100, "lr": 0.01,
+                          "spec": tmp / "paper_cnn.yaml"})
         if "idx" in args.only:
             np.savez(tmp / "idx.npz", **make_idx(tmp / "idx60k"))
             (tmp / "idx.yaml").write_text(IDX_SPEC.format(path=tmp / "idx60k"))
