@@ -103,6 +103,7 @@ class TrainSpec(Strict):
     metrics: list[str] | None = None                  # None: the task's default metrics
     eval_every: int = Field(1, ge=1)                  # validate every N epochs
     checkpoint_every_steps: int | None = Field(None, gt=0)  # also save last.pt every N steps
+    checkpoint_every_s: float = Field(60.0, ge=0.0)   # save last.pt this often (0: every epoch)
     final_train_pass: bool = False                    # metrics.json's train row from a full
     #                                                   pass (default: the epoch's running figures)
     amp: bool = True                                  # mixed precision on CUDA (ignored on CPU)

@@ -146,6 +146,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
         if val_loader is None and mon.startswith("val_"):
             mon = mon.replace("val_", "train_", 1)  # the loop falls back the same way
         setup.check_monitor(mon, keys, "train.scheduler.monitor")
+    if not t.compile:  # nothing is compiled: the optimizer need not import torch's compiler
+        from archopt.train.eager import no_compiler_imports
+
+        no_compiler_imports()
     augment = None
     if spec.data.augment:
         from archopt.data import build_augment
@@ -253,7 +257,8 @@ def make_callbacks(spec: Spec, run_dir: Path | None, monitor: str, quiet: bool,
         cbs.append(CALLBACKS.build({"name": "progress"}, "callbacks", mode=progress or "auto"))
     mode = spec.train.early_stopping.mode if spec.train.early_stopping else "auto"
     cbs.append(CALLBACKS.build({"name": "checkpoint", "monitor": monitor, "mode": mode,
-                                "every_steps": spec.train.checkpoint_every_steps}, "callbacks"))
+                                "every_steps": spec.train.checkpoint_every_steps,
+                                "every_s": spec.train.checkpoint_every_s}, "callbacks"))
     return cbs
 
 
