@@ -31,6 +31,7 @@ _API = {
     "fit": "archopt.train",
     "evaluate": "archopt.train",
     "profile": "archopt.report",
+    "compress": "archopt.compress",
     "export": "archopt.export",
     "serve": "archopt.serve",
 }
