@@ -35,6 +35,9 @@ _API = {
     "profile": "archopt.report",
     "tune": "archopt.tune",
     "show_study": "archopt.tune",
+    "compress": "archopt.compress",
+    "export": "archopt.export",
+    "serve": "archopt.serve",
 }
 
 __all__ = sorted(_API)

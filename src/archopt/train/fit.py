@@ -7,6 +7,7 @@ What metrics.json holds, and which weights its figures come from, is ``archopt.t
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import time
@@ -19,8 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from archopt.errors import UserError
+from archopt.errors import UserError, warn
 from archopt.registry import CALLBACKS
+from archopt.report.memory import check_memory
 from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.resolve import check_plugins
@@ -65,6 +67,10 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
     trainer.run_dir = run_path
     if state is not None:
         trainer.load_state_dict(state)
+        if finished(trainer) and rank == 0:
+            warn(f"--resume {resume}", f"the run is already complete ({trainer.epoch} epochs, "
+                 f"{trainer.global_step} steps); nothing more to train, the final metrics are "
+                 "evaluated again", "to train longer: --set train.epochs=N (or train.max_steps)")
     # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
     with stop_on_signals(trainer):
         loop.run(trainer)
@@ -108,7 +114,11 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
 
     data = load_data(spec.data, spec.seed)
     shape = data.shape
+    # memory: weights, gradients and optimizer state before a byte is allocated, then with the
+    # activations of a batch measured on the built model
+    check_memory(spec, shape, device, processes_here(world))
     model = build_model(spec.model, shape, seed=spec.seed)
+    check_memory(spec, shape, device, processes_here(world), model=model)
     parts = setup.build_parts(spec, model, shape)
     ddp.check_world(world, spec.data.batch_size, len(data.train), parts.task)
     loader = Loader(data.train, spec.data.batch_size, shuffle=spec.data.shuffle, seed=spec.seed,
@@ -116,6 +126,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise UserError("data.batch_size", "leaves no training batch", "use a smaller batch")
+    if spec.data.batch_size > len(data.train) and rank == 0:
+        warn("data.batch_size", f"is {spec.data.batch_size} but the training split has only "
+             f"{len(data.train)} examples: every step trains on the whole split",
+             f"a batch size of {len(data.train)} or less says the same")
     epochs, total_steps = setup.resolve_length(t.epochs, t.max_steps, steps_per_epoch)
     val_loader = (Loader(data.val, spec.data.batch_size, shuffle=False, seed=spec.seed,
                          device=device) if data.val is not None and len(data.val) else None)
@@ -132,6 +146,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
         if val_loader is None and mon.startswith("val_"):
             mon = mon.replace("val_", "train_", 1)  # the loop falls back the same way
         setup.check_monitor(mon, keys, "train.scheduler.monitor")
+    if not t.compile:  # nothing is compiled: the optimizer need not import torch's compiler
+        from archopt.train.eager import no_compiler_imports
+
+        no_compiler_imports()
     augment = None
     if spec.data.augment:
         from archopt.data import build_augment
@@ -145,6 +163,18 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
                                                     total_steps)
     return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
                     total_steps, monitor, augment, channels_last, optimizers, schedulers)
+
+
+def finished(t: Trainer) -> bool:
+    """Whether a (resumed) trainer has nothing left to train."""
+    stopped = any(getattr(cb, "stopped_epoch", 0) for cb in t.callbacks)
+    return t.epoch >= t.epochs or t.global_step >= t.total_steps or stopped
+
+
+def processes_here(world: int) -> int:
+    """Training processes sharing this machine's memory (torchrun says how many per node)."""
+    local = os.environ.get("LOCAL_WORLD_SIZE", "")
+    return int(local) if local.isdigit() else world
 
 
 def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = True,
@@ -227,7 +257,8 @@ def make_callbacks(spec: Spec, run_dir: Path | None, monitor: str, quiet: bool,
         cbs.append(CALLBACKS.build({"name": "progress"}, "callbacks", mode=progress or "auto"))
     mode = spec.train.early_stopping.mode if spec.train.early_stopping else "auto"
     cbs.append(CALLBACKS.build({"name": "checkpoint", "monitor": monitor, "mode": mode,
-                                "every_steps": spec.train.checkpoint_every_steps}, "callbacks"))
+                                "every_steps": spec.train.checkpoint_every_steps,
+                                "every_s": spec.train.checkpoint_every_s}, "callbacks"))
     return cbs
 
 
@@ -281,7 +312,6 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
             else ``last.pt``), ``best`` or ``last``.
     """
     from archopt.data import DataShape, Loader, load_data
-    from archopt.models import build_model
     from archopt.runs import check_run_dir
 
     path = check_run_dir(run_dir)
@@ -294,8 +324,9 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
                         f"but the run was trained on {saved_shape}", "the dataset changed")
     check_normalization(path / "normalization.json", data.normalization)
     state = load_checkpoint(ckpt)
-    model = build_model(spec.model, saved_shape, seed=spec.seed)
-    model.load_state_dict(state["model"])
+    from archopt.models.structure import rebuild
+
+    model = rebuild(spec, saved_shape, state)  # pruned and int8 runs too
     parts = setup.build_parts(spec, model, saved_shape)
     chosen = getattr(data, split, None)
     if chosen is None or len(chosen) == 0:
