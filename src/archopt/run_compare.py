@@ -33,7 +33,7 @@ def metric_rows(metrics: Sequence[dict[str, Any]]) -> list[tuple[str, list[Any]]
     flat = []
     for m in metrics:
         f = {k: v for k, v in flatten(m).items()
-             if isinstance(v, int | float) and not isinstance(v, bool)}
+             if isinstance(v, int | float) and not isinstance(v, bool) and k != "format"}
         flat.append(f)
         keys += [k for k in f if k not in keys]
     return [(k, [f.get(k) for f in flat]) for k in keys]

@@ -27,18 +27,21 @@ class LoadedRun:
 
 
 def load_run(run_dir: Path, with_data: bool = True) -> LoadedRun:
-    """Build the run's model from spec.yaml and data_shape.json, load ``best.pt`` (else
-    ``last.pt``) and, when asked, the run's data (same split and normalization)."""
+    """Build the run's model from spec.yaml and data_shape.json, load the weights that
+    metrics.json's headline figures come from (``best.pt`` or ``last.pt``) and, when asked, the
+    run's data (same split and normalization)."""
     from archopt.data import DataShape, load_data
     from archopt.models import build_model
     from archopt.spec import load_spec
     from archopt.train.checkpoint import load_checkpoint
+    from archopt.train.fit import checkpoint_path
 
     spec = load_spec(run_dir / "spec.yaml", validate_plugins=False)
     shape = DataShape.from_dict(json.loads((run_dir / "data_shape.json").read_text()))
     model = build_model(spec.model, shape, seed=spec.seed)
-    ckpt = next((p for p in (run_dir / "checkpoints" / "best.pt",
-                             run_dir / "checkpoints" / "last.pt") if p.is_file()), None)
+    ckpt: Path | None = checkpoint_path(run_dir, "headline")  # metrics.json's weights
+    if not ckpt.is_file():
+        ckpt = None
     if ckpt is not None:
         model.load_state_dict(load_checkpoint(ckpt)["model"])
     model.eval()

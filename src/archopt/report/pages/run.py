@@ -79,13 +79,29 @@ def headline(page: h.Page, row: dict[str, Any], metrics: dict[str, Any]) -> None
 
 
 def metrics_section(metrics: dict[str, Any], row: dict[str, Any]) -> str:
+    """The headline figures per split, the last epoch's below them, and which weights."""
     names, rows = scalar_metrics(metrics)
     if not rows:
         return h.note(f"no metrics.json yet: the run is {row['status']}; the curves below come "
                       "from history.jsonl")
-    extra = [(k, v) for k, v in metrics.items() if k not in SPLITS and
-             isinstance(v, int | float | str)]
-    return h.table(["split", *names], rows) + (h.pairs(extra) if extra else "")
+    last = metrics.get("last") if isinstance(metrics.get("last"), dict) else {}
+    last_names, last_rows = scalar_metrics(last)
+    for r in last_rows:
+        if r[0] != "train":
+            rows.append([f"{r[0]} @ last epoch"] + [r[1 + last_names.index(n)]
+                                                    if n in last_names else None for n in names])
+    if metrics.get("train_figures") == "running":
+        rows = [[("train (running)" if r[0] == "train" else r[0]), *r[1:]] for r in rows]
+    head = metrics.get("headline") if isinstance(metrics.get("headline"), dict) else {}
+    said = ""
+    if head:
+        said = h.note(f"Headline: the {head.get('checkpoint')} checkpoint, epoch "
+                      f"{head.get('epoch')} of {metrics.get('epochs')} "
+                      f"({head.get('chosen_by')}). Rows '@ last epoch' are the last epoch's "
+                      "weights.")
+    extra = [(k, v) for k, v in metrics.items() if k not in SPLITS and k != "format"
+             and isinstance(v, int | float) and not isinstance(v, bool)]
+    return said + h.table(["split", *names], rows) + (h.pairs(extra) if extra else "")
 
 
 def classification_section(metrics: dict[str, Any]) -> str:
@@ -164,9 +180,17 @@ def run_page(run_dir: str | os.PathLike, with_model: bool = True) -> h.Page:
     if history:
         monitor = info.get("monitor") or ("val_loss" if "val_loss" in history[-1]
                                           else "train_loss")
-        best = best_epoch(history, monitor)
-        caption = (f"Per epoch: training (solid) and validation (dashed). The dotted line is the "
-                   f"best epoch by {monitor} ({best}), the weights of checkpoints/best.pt.")
+        head = metrics.get("headline") if isinstance(metrics.get("headline"), dict) else {}
+        if head.get("checkpoint") == "best":
+            best, monitor = head.get("epoch"), head.get("monitor") or monitor
+        elif head:
+            best = None
+        else:
+            best = best_epoch(history, monitor)
+        caption = "Per epoch: training (solid) and validation (dashed)."
+        if best:
+            caption += (f" The dotted line is the best epoch by {monitor} ({best}): the weights "
+                        "of checkpoints/best.pt, which the headline figures are.")
         page.add("Learning curves", h.figure(plots.learning_curves(history, best), caption),
                  h.fold("epoch times", h.table(["epoch", "seconds"], [
                      [x.get("epoch"), x.get("epoch_time_s")] for x in history])))
