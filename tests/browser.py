@@ -5,6 +5,7 @@ figure, the page text, and a full-page screenshot."""
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,5 +69,5 @@ def open_page(context: Any, page_path: Path, screenshot: Path) -> Seen:
         page.screenshot(path=str(screenshot), full_page=True)
     finally:
         page.close()
-    print(f"screenshot of {page_path.name}: {screenshot}")
+    print(f"screenshot of {page_path.name}: {screenshot}", file=sys.stderr)
     return seen

@@ -67,9 +67,9 @@ def read_history(path: Path) -> list[dict[str, Any]]:
 
 def kind_of(path: Path) -> str | None:
     """``run``, ``study``, ``search`` or ``compression`` for an archopt folder, else None."""
-    if (path / "study.db").is_file() or (path / "study.json").is_file():
-        spec = read_yaml(path / "spec.yaml") or {}
-        return "search" if isinstance(spec, dict) and spec.get("search") else "study"
+    if (path / "study.json").is_file():
+        objectives = (read_json(path / "study.json") or {}).get("objectives") or {}
+        return "search" if any(o in COSTS for o in objectives) else "study"
     if (path / "spec.yaml").is_file() and any(
             (path / f).exists() for f in ("run.json", "metrics.json", "history.jsonl",
                                           "checkpoints")):
@@ -169,8 +169,64 @@ def run_row(path: Path, kind: str = "run") -> dict[str, Any]:
             "epochs": epochs, "time_s": time_s, "path": str(path)}
 
 
-# kind -> row builder; studies, searches and compressions add theirs
-ROW_BUILDERS: dict[str, Callable[[Path, str], dict[str, Any]]] = {"run": run_row}
+COSTS = ("params", "flops", "latency_ms", "train_time_s")
+FINISHED_TRIALS = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def read_trials(path: Path) -> list[dict[str, str]]:
+    """trials.csv of a study, one dict per trial (all values as text)."""
+    import csv
+
+    try:
+        with open(path / "trials.csv", newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def study_status(path: Path, spec: dict[str, Any], trials: list[dict[str, str]]
+                 ) -> tuple[str, str]:
+    """running (its process holds ``.lock``), finished, killed (resumable) or failed."""
+    from archopt.run_status import lock_held
+
+    if lock_held(path / ".lock"):
+        return "running", "a process is running this study"
+    tune = spec.get("tune") or {}
+    wanted = tune.get("trials") or (None if (tune.get("sampler") or {}).get("name") == "grid"
+                                    else 20)
+    done = sum(t.get("state") in FINISHED_TRIALS for t in trials)
+    if (wanted is None or done >= wanted or tune.get("timeout_s")) and (path / "plots").is_dir():
+        return "finished", ""
+    if trials:
+        return "killed", (f"{done} of {wanted or '?'} trials; resume: archopt tune --resume "
+                          f"{path}")
+    return "failed", "no trial was recorded"
+
+
+def study_row(path: Path, kind: str = "study") -> dict[str, Any]:
+    """One row for a tuning study or an architecture search: its best trial's first objective."""
+    spec = read_yaml(path / "spec.yaml") or {}
+    spec = spec if isinstance(spec, dict) else {}
+    meta = read_json(path / "study.json") or {}
+    trials = read_trials(path)
+    status, detail = study_status(path, spec, trials)
+    best = (read_json(path / "best.json") or {}).get("best") or {}
+    objectives = list((meta.get("objectives") or {}).keys())
+    metric = objectives[0] if objectives else None
+    value = (best.get("values") or {}).get(metric) if metric else None
+    wall = [float(t["wall_s"]) for t in trials if t.get("wall_s")]
+    started = started_of(path, {})
+    return {"name": spec.get("name") or path.name, "kind": kind, "started": started,
+            "status": status, "detail": detail, "model": (spec.get("model") or {}).get("name"),
+            "params": (best.get("costs") or {}).get("params"), "task": None,
+            "metric": f"best {metric}" if metric else None, "value": value,
+            "epochs": None, "time_s": round(sum(wall), 3) if wall else None, "trials": len(trials),
+            "path": str(path)}
+
+
+# kind -> row builder; compressions add theirs
+ROW_BUILDERS: dict[str, Callable[[Path, str], dict[str, Any]]] = {
+    "run": run_row, "study": study_row, "search": study_row}
 
 
 def describe(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:

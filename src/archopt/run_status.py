@@ -108,15 +108,15 @@ def _end(path: Path, record: dict[str, Any], status: str, error: str | None = No
     _write(path, record)
 
 
-def _lock_held(run_dir: Path) -> bool | None:
-    """True when a live process holds the run's lock; None when that cannot be told."""
-    lock_path = run_dir / LOCK_FILE
+def lock_held(lock_path: Path) -> bool | None:
+    """True when a live process holds an ``flock`` on the file (shared or exclusive); None
+    when that cannot be told (no such file, no flock)."""
     if fcntl is None or not lock_path.is_file():
         return None
     try:
         with open(lock_path) as f:
             try:
-                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return True
             fcntl.flock(f, fcntl.LOCK_UN)
@@ -152,7 +152,7 @@ def run_status(run_dir: str | os.PathLike, info: dict[str, Any] | None = None
     resumable = (path / "checkpoints" / "last.pt").is_file()
     status = info.get("status")
     if status == "running":
-        held = _lock_held(path)
+        held = lock_held(path / LOCK_FILE)
         if held is None:  # no flock: trust the pid when the run is on this host
             same_host = info.get("host") == socket.gethostname()
             held = _pid_alive(info.get("pid")) if same_host else True

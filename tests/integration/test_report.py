@@ -150,3 +150,27 @@ def test_train_report_flag_and_api_twin(write_spec, tmp_path, cli):
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run"),
                            str(tmp_path / "api.html")], capture_output=True, text=True)
     assert done.stdout.strip() == "True True", done.stderr
+
+
+@pytest.mark.parametrize("search", [False, True], ids=["study", "search"])
+def test_study_report_in_browser(browser, tmp_path, cli, search):
+    from studydir import write_study  # tests/studydir.py
+
+    study = write_study(tmp_path / "study", search=search)
+    code, out, err = cli("report", study)
+    assert code == 0, err
+    page = study / "report.html"
+    seen = open_page(browser, page, tmp_path / f"{'search' if search else 'study'}.png")
+    check_page(seen, page)
+    text = seen.text
+    for words in ("Best trial", "Optimization history", "Learning curves", "Parameter importance",
+                  "Trials", "pruned at epoch 2", "loss is not finite", "archopt train"):
+        assert words in text, words
+    assert "0.96" in text  # the best trial's val_accuracy
+    assert ("Pareto front" in text) == search
+    if search:  # each point of the front with what its spec changed
+        assert "model.hidden=[8]" in text and "train.optimizer.lr=0.02" in text
+    code, out, _ = cli("runs", tmp_path, "--json")
+    row = json.loads(out)[0]
+    assert row["kind"] == ("search" if search else "study") and row["status"] == "finished"
+    assert row["value"] == 0.96 and row["metric"] == "best val_accuracy"

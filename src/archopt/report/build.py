@@ -19,8 +19,15 @@ def _run_page(path: Path) -> Any:
     return run_page(path)
 
 
-# kind -> page builder; studies, searches and compressions add theirs
-PAGES: dict[str, Callable[[Path], Any]] = {"run": _run_page}
+def _study_page(path: Path) -> Any:
+    from archopt.report.pages.study import study_page
+
+    return study_page(path)
+
+
+# kind -> page builder; compressions add theirs
+PAGES: dict[str, Callable[[Path], Any]] = {"run": _run_page, "study": _study_page,
+                                           "search": _study_page}
 
 
 def report(paths: str | os.PathLike | Sequence[str | os.PathLike],

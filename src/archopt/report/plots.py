@@ -246,3 +246,74 @@ def lines(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel:
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, fontsize=7)
     return to_svg(fig)
+
+
+STATE_COLORS = {"COMPLETE": COLORS[0], "PRUNED": COLORS[1], "FAIL": "#999999"}
+
+
+@styled
+def optimization_history(points: Sequence[tuple[int, float, str]], name: str,
+                         direction: str) -> str:
+    """Each trial's value by trial number (pruned marked) and the best so far."""
+    fig = new_figure(7.0, 3.0)
+    ax = fig.subplots()
+    for state, marker in (("COMPLETE", "o"), ("PRUNED", "x")):
+        sel = [(n, v) for n, v, s in points if s == state]
+        if sel:
+            ax.scatter(*zip(*sel), s=18, marker=marker, color=STATE_COLORS[state],
+                       label=state.lower())
+    done = sorted((n, v) for n, v, s in points if s == "COMPLETE")
+    if done:
+        pick = max if direction.startswith("max") else min
+        best, xs, ys = None, [], []
+        for n, v in done:
+            best = v if best is None else pick(best, v)
+            xs.append(n)
+            ys.append(best)
+        ax.step(xs, ys, where="post", color=COLORS[3], lw=1.2, label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(name)
+    ax.legend(frameon=False)
+    return to_svg(fig)
+
+
+@styled
+def trial_curves(series: Sequence[tuple[int, str, Sequence[tuple[float, float]]]],
+                 metric: str) -> str:
+    """One line per trial, coloured by its state (pruned trials stop early)."""
+    fig = new_figure(7.0, 3.2)
+    ax = fig.subplots()
+    for _number, state, pts in series:
+        xs, ys = zip(*pts)
+        ax.plot(xs, ys, color=STATE_COLORS.get(state, "#999999"), lw=1.0, alpha=0.75)
+        if state == "PRUNED":
+            ax.plot(xs[-1], ys[-1], "x", color=STATE_COLORS["PRUNED"], ms=5)
+    for state, color in STATE_COLORS.items():
+        ax.plot([], [], color=color, label=state.lower())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.legend(frameon=False)
+    return to_svg(fig)
+
+
+@styled
+def pareto(points: Sequence[tuple[float, float, int]], front: Sequence[int], x: str,
+           y: str) -> str:
+    """Trials on two objectives, the front's members numbered and joined."""
+    fig = new_figure(7.0, 3.6)
+    ax = fig.subplots()
+    others = [(a, b) for a, b, n in points if n not in front]
+    if others:
+        ax.scatter(*zip(*others), s=14, color="#bbbbbb", label="trials")
+    on = sorted((a, b, n) for a, b, n in points if n in front)
+    if on:
+        ax.plot([p[0] for p in on], [p[1] for p in on], "-o", color=COLORS[3], ms=5,
+                label="Pareto front")
+        for a, b, n in on:
+            ax.annotate(str(n), (a, b), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    if x in ("params", "flops"):
+        ax.set_xscale("log")
+    ax.legend(frameon=False)
+    return to_svg(fig)
