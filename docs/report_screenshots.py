@@ -55,7 +55,7 @@ def main() -> None:
     if not (run / "metrics.json").is_file():
         shutil.rmtree(run, ignore_errors=True)
         archopt("train", str(ROOT / "examples/gallery/digits_cnn.yaml"), "--set",
-                "train.epochs=8", "--out", str(run), "--quiet")
+                "train.epochs=6", "--out", str(run), "--quiet")
     archopt("report", str(run), "-o", str(OUT / "run.html"))
     screenshot(OUT / "run.html", OUT / "run_report.png", 2000)
     if args.study:

@@ -28,6 +28,7 @@ COLUMNS = ["name", "kind", "started", "status", "model", "params", "metric", "va
 # folders inside a run that never hold another run
 _SKIP = {"checkpoints", "samples", "tensorboard", "__pycache__", "plots"}
 _STAMP = re.compile(r"(\d{8}-\d{6})")
+_STEP = re.compile(r"^\d{2}-[a-z_]+$")  # a compression step: 01-prune
 # the metric a row shows, per task, when the spec lists none
 _MAIN = {"classification": "accuracy", "regression": "r2", "reconstruction": "mse",
          "generation": "g_loss"}
@@ -70,12 +71,25 @@ def kind_of(path: Path) -> str | None:
     if (path / "study.json").is_file():
         objectives = (read_json(path / "study.json") or {}).get("objectives") or {}
         return "search" if any(o in COSTS for o in objectives) else "study"
+    if (path / "spec.yaml").is_file() and ((path / "report.json").is_file() or step_dirs(path)):
+        spec = read_yaml(path / "spec.yaml")
+        if isinstance(spec, dict) and spec.get("compress"):
+            return "compression"
     if (path / "spec.yaml").is_file() and any(
             (path / f).exists() for f in ("run.json", "metrics.json", "history.jsonl",
                                           "checkpoints")):
         info = read_run_file(path)
         return str(info.get("kind", "run"))
     return None
+
+
+def step_dirs(root: Path) -> list[Path]:
+    """A compression's step run directories, ``00-train``, ``01-prune``... in order."""
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and _STEP.match(p.name)
+                      and (p / "spec.yaml").is_file())
+    except OSError:
+        return []
 
 
 def find(root: Path) -> Iterator[tuple[Path, str]]:
@@ -224,9 +238,37 @@ def study_row(path: Path, kind: str = "study") -> dict[str, Any]:
             "path": str(path)}
 
 
-# kind -> row builder; compressions add theirs
+def compression_row(path: Path, kind: str = "compression") -> dict[str, Any]:
+    """One row for a compression: the last step's test metric and parameters."""
+    spec = read_yaml(path / "spec.yaml") or {}
+    spec = spec if isinstance(spec, dict) else {}
+    steps = step_dirs(path)
+    rows = [run_row(d) for d in steps]
+    running = [r for r in rows if r["status"] == "running"]
+    if running:
+        status, detail = "running", f"step {Path(running[0]['path']).name}"
+    elif (path / "report.json").is_file():
+        status, detail = "finished", ""
+    elif rows:
+        status, detail = "killed", (f"{sum(r['status'] == 'finished' for r in rows)} steps "
+                                    f"done; resume: archopt compress SPEC --resume {path}")
+    else:
+        status, detail = "failed", "no step was written"
+    last = next((r for r in reversed(rows) if r["status"] == "finished"), None) or {}
+    metrics = read_json(Path(last["path"]) / "metrics.json") if last else None
+    after = ((metrics or {}).get("compress") or {}).get("after") or {}
+    return {"name": spec.get("name") or path.name, "kind": kind,
+            "started": started_of(path, {}), "status": status, "detail": detail,
+            "model": (spec.get("model") or {}).get("name"),
+            "params": after.get("params", last.get("params")), "task": last.get("task"),
+            "metric": f"test_{after['metric']}" if "metric" in after else last.get("metric"),
+            "value": after.get("metric_value", last.get("value")),
+            "epochs": None, "time_s": None, "steps": len(steps), "path": str(path)}
+
+
+# kind -> row builder
 ROW_BUILDERS: dict[str, Callable[[Path, str], dict[str, Any]]] = {
-    "run": run_row, "study": study_row, "search": study_row}
+    "run": run_row, "study": study_row, "search": study_row, "compression": compression_row}
 
 
 def describe(path: str | os.PathLike, kind: str | None = None) -> dict[str, Any]:

@@ -17,24 +17,36 @@ import yaml
 from archopt.run_index import list_runs
 from archopt.run_status import run_status
 
+pytestmark = pytest.mark.xdist_group("cli-runs")  # one worker builds the runs fixture once
+
 SPEC = {"name": "wine-mlp", "seed": 3, "device": "cpu",
         "data": {"name": "wine", "batch_size": 32, "val_split": 0.2},
         "model": {"name": "mlp", "hidden": [8]},
         "train": {"epochs": 2, "optimizer": {"name": "adam", "lr": 0.01}}}
 
 
-def train(tmp: Path, out: Path, *overrides: str, wait: bool = True) -> subprocess.Popen:
+def spec_file(tmp: Path) -> Path:
     spec = tmp / "spec.yaml"
     spec.write_text(yaml.safe_dump(SPEC))
-    cmd = [sys.executable, "-m", "archopt.cli.main", "train", str(spec), "--out", str(out),
-           "--quiet"] + [a for o in overrides for a in ("--set", o)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if wait:
-        proc.communicate(timeout=300)
-    return proc
+    return spec
 
 
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+def train_here(tmp: Path, out: Path, *overrides: str) -> int:
+    """`archopt train` in this process (no interpreter start-up: quick on a busy machine)."""
+    from archopt.cli.main import main
+
+    return main(["train", str(spec_file(tmp)), "--out", str(out), "--quiet"]
+                + [a for o in overrides for a in ("--set", o)])
+
+
+def train_process(tmp: Path, out: Path, *overrides: str) -> subprocess.Popen:
+    """`archopt train` as its own process, to be signalled."""
+    cmd = [sys.executable, "-m", "archopt.cli.main", "train", str(spec_file(tmp)), "--out",
+           str(out), "--quiet"] + [a for o in overrides for a in ("--set", o)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 600) -> None:
     end = time.monotonic() + timeout
     while not path.exists():
         assert proc.poll() is None, proc.communicate()
@@ -44,18 +56,21 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """finished, failed, killed (SIGKILL), stopped (SIGINT), resumed, plus foreign folders."""
+    """finished, failed, killed (SIGKILL), stopped (SIGINT), plus foreign folders."""
     tmp = tmp_path_factory.mktemp("runs")
     root = tmp / "runs"
-    train(tmp, root / "a-finished")
-    train(tmp, root / "b-failed", "train.optimizer.name=sgd", "train.optimizer.lr=1e30")
+    procs = {name: train_process(tmp, root / name, "train.epochs=100000")
+             for name in ("c-killed", "d-interrupted")}
+    assert train_here(tmp, root / "a-finished") == 0
+    assert train_here(tmp, root / "b-failed", "train.optimizer.name=sgd",
+                      "train.optimizer.lr=1e30") == 2
     for name, sig in (("c-killed", signal.SIGKILL), ("d-interrupted", signal.SIGINT)):
-        proc = train(tmp, root / name, "train.epochs=100000", wait=False)
+        proc = procs[name]
         wait_for(root / name / "checkpoints" / "last.pt", proc)
         if name == "c-killed":  # while it trains, it is listed as running
             assert run_status(root / name)[0] == "running"
         proc.send_signal(sig)
-        proc.communicate(timeout=120)
+        proc.communicate(timeout=600)
     (root / "notes" / "old").mkdir(parents=True)               # foreign: no spec.yaml
     (root / "notes" / "old" / "readme.txt").write_text("hi")
     (root / "specs").mkdir()                                    # foreign: a spec, no run
@@ -101,13 +116,12 @@ def test_table_filters_and_sort(runs, cli):
     assert names == want and "a-finished" in names and "b-failed" not in names
 
 
-def test_resume_a_killed_run_finishes_it(runs, tmp_path):
-    proc = train(tmp_path, runs / "c-killed")  # --out of a non-empty folder is refused
-    assert proc.returncode == 2
-    done = subprocess.run([sys.executable, "-m", "archopt.cli.main", "train", "--resume",
-                           str(runs / "d-interrupted"), "--set", "train.epochs=3", "--quiet"],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+def test_resume_a_killed_run_finishes_it(runs, tmp_path, cli):
+    code, _, err = cli("train", spec_file(tmp_path), "--out", runs / "c-killed")
+    assert code == 2, err  # a killed run is resumed, never overwritten
+    code, _, err = cli("train", "--resume", runs / "d-interrupted", "--set", "train.epochs=3",
+                       "--quiet")
+    assert code == 0, err
     info = json.loads((runs / "d-interrupted" / "run.json").read_text())
     assert info["status"] == "finished" and info["resumed"] == 1
     assert run_status(runs / "d-interrupted")[0] == "finished"

@@ -174,3 +174,24 @@ def test_study_report_in_browser(browser, tmp_path, cli, search):
     row = json.loads(out)[0]
     assert row["kind"] == ("search" if search else "study") and row["status"] == "finished"
     assert row["value"] == 0.96 and row["metric"] == "best val_accuracy"
+
+
+@pytest.mark.parametrize("finished", [True, False], ids=["finished", "killed"])
+def test_compression_report_in_browser(browser, tmp_path, cli, finished):
+    from compressdir import write_compression  # tests/compressdir.py
+
+    root = write_compression(tmp_path / "digits-cnn-compress", finished=finished)
+    code, out, err = cli("report", root)
+    assert code == 0, err
+    page = root / "report.html"
+    seen = open_page(browser, page, tmp_path / "compression.png")
+    check_page(seen, page)
+    for words in ("Accuracy and latency", "Step 01-prune", "Step 02-quantize", "before",
+                  "after", "latency batch 1 (ms)", "prune note", "0.969", "0.966", "10,500",
+                  "1.67×", "3.33×"):
+        assert words in seen.text, words
+    code, out, _ = cli("runs", tmp_path, "--json")
+    rows = json.loads(out)
+    assert [r["kind"] for r in rows] == ["compression"]  # its steps are inside it
+    assert rows[0]["status"] == ("finished" if finished else "killed")
+    assert rows[0]["value"] == 0.966 and rows[0]["params"] == 10_500

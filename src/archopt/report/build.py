@@ -25,9 +25,16 @@ def _study_page(path: Path) -> Any:
     return study_page(path)
 
 
-# kind -> page builder; compressions add theirs
+def _compression_page(path: Path) -> Any:
+    from archopt.report.pages.compression import compression_page
+
+    return compression_page(path)
+
+
+# kind -> page builder
 PAGES: dict[str, Callable[[Path], Any]] = {"run": _run_page, "study": _study_page,
-                                           "search": _study_page}
+                                           "search": _study_page,
+                                           "compression": _compression_page}
 
 
 def report(paths: str | os.PathLike | Sequence[str | os.PathLike],

@@ -317,3 +317,26 @@ def pareto(points: Sequence[tuple[float, float, int]], front: Sequence[int], x: 
         ax.set_xscale("log")
     ax.legend(frameon=False)
     return to_svg(fig)
+
+
+@styled
+def tradeoff(points: Sequence[tuple[float, float, str]],
+             sweep: Sequence[tuple[Any, Any, Any]], metric: str) -> str:
+    """Test metric against relative latency: the steps in order, and the sweep's points."""
+    fig = new_figure(7.0, 3.4)
+    ax = fig.subplots()
+    xs, ys, names = zip(*points)
+    ax.plot(xs, ys, "o-", color=COLORS[0], label="steps (cumulative)")
+    for x, y, n in points:
+        ax.annotate(n, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    for i, imp in enumerate(sorted({str(s[2]) for s in sweep})):
+        pts = sorted((x, y) for x, y, s in sweep if str(s) == imp and x is not None
+                     and y is not None)
+        if pts:
+            ax.plot(*zip(*pts), "s--" if i == 0 else "x:", color=COLORS[1 + i],
+                    label=f"prune sweep, {imp} (no fine-tune)")
+    ax.axvline(1.0, color="#999", lw=0.8, ls=":")
+    ax.set_xlabel("latency at batch 1 / starting model (lower is faster)")
+    ax.set_ylabel(f"test {metric}")
+    ax.legend(frameon=False)
+    return to_svg(fig)

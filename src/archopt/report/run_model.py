@@ -43,7 +43,13 @@ def load_run(run_dir: Path, with_data: bool = True) -> LoadedRun:
     if not ckpt.is_file():
         ckpt = None
     if ckpt is not None:
-        model.load_state_dict(load_checkpoint(ckpt)["model"])
+        state = load_checkpoint(ckpt)
+        if "structure" in state:  # a compressed run: pruned shapes or an int8 ONNX model
+            from archopt.compress import rebuild
+
+            model = rebuild(spec, shape, state)
+        else:
+            model.load_state_dict(state["model"])
     model.eval()
     data = load_data(spec.data, spec.seed) if with_data else None
     return LoadedRun(spec, shape, model, ckpt, data)
