@@ -1,6 +1,7 @@
 """Make the README's report screenshots from real runs.
 
   python docs/report_screenshots.py            # trains into runs/report-demo/, writes docs/report/
+  python docs/report_screenshots.py --study    # also a tuning study's report (needs archopt tune)
 
 Trains a small CNN on digits (and, with --study, runs a small tuning study when `archopt tune`
 exists), writes each report with `archopt report`, opens it in headless Chromium (Debian's
@@ -56,14 +57,14 @@ def main() -> None:
         shutil.rmtree(run, ignore_errors=True)
         archopt("train", str(ROOT / "examples/gallery/digits_cnn.yaml"), "--set",
                 "train.epochs=6", "--out", str(run), "--quiet")
-    archopt("report", str(run), "-o", str(OUT / "run.html"))
-    screenshot(OUT / "run.html", OUT / "run_report.png", 2000)
+    archopt("report", str(run))
+    screenshot(run / "report.html", OUT / "run_report.png", 2000)
     if args.study:
         study = RUNS / "study"
         if not study.exists():
             archopt("tune", str(ROOT / "examples/tune/digits_mlp.yaml"), "--out", str(study))
-        archopt("report", str(study), "-o", str(OUT / "study.html"))
-        screenshot(OUT / "study.html", OUT / "study_report.png", 2000)
+        archopt("report", str(study))
+        screenshot(study / "report.html", OUT / "study_report.png", 2000)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Only small files are read (run.json, metrics.json, spec.yaml, history.jsonl), ne
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 
@@ -94,7 +95,7 @@ def compare(paths: list[str], args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    names = [f"{i + 1}: {r['name']}" for i, r in enumerate(result["runs"])]
+    names = [f"{i + 1}: {Path(r['path']).name}" for i, r in enumerate(result["runs"])]
     for i, r in enumerate(result["runs"]):
         print(f"{i + 1}: {r['path']} ({r['status']}, {r['model']})")
     print_table("metrics", ["metric", *names], [[k, *v] for k, v in result["metrics"]])

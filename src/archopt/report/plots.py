@@ -65,7 +65,7 @@ def to_svg(fig: Figure) -> str:
 
 
 def _grid(n: int, cols: int = 3) -> tuple[int, int]:
-    cols = min(cols, max(n, 1))
+    cols = 2 if n == 4 else min(cols, max(n, 1))
     return math.ceil(n / cols), cols
 
 

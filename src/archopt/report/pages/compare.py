@@ -34,7 +34,7 @@ def compare_page(paths: Sequence[str | os.PathLike]) -> h.Page:
     """The page of several runs (at least two)."""
     result = compare_runs(paths)
     runs = result["runs"]
-    labels = [f"{i + 1}: {r['name']}" for i, r in enumerate(runs)]
+    labels = [f"{i + 1}: {Path(r['path']).name}" for i, r in enumerate(runs)]
     page = h.Page(title=f"{len(runs)} runs compared",
                   subtitle=" · ".join(str(r["path"]) for r in runs))
     who = [["path", *[r["path"] for r in runs]], ["status", *[h.badge(r["status"]) for r in runs]],

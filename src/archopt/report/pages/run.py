@@ -86,19 +86,20 @@ def metrics_section(metrics: dict[str, Any], row: dict[str, Any]) -> str:
                       "from history.jsonl")
     last = metrics.get("last") if isinstance(metrics.get("last"), dict) else {}
     last_names, last_rows = scalar_metrics(last)
+    head = metrics.get("headline") if isinstance(metrics.get("headline"), dict) else {}
+    same = head.get("epoch") is not None and head.get("epoch") == last.get("epoch")
     for r in last_rows:
-        if r[0] != "train":
+        if r[0] != "train" and not same:  # the last epoch's weights, when not the headline's
             rows.append([f"{r[0]} @ last epoch"] + [r[1 + last_names.index(n)]
                                                     if n in last_names else None for n in names])
     if metrics.get("train_figures") == "running":
         rows = [[("train (running)" if r[0] == "train" else r[0]), *r[1:]] for r in rows]
-    head = metrics.get("headline") if isinstance(metrics.get("headline"), dict) else {}
     said = ""
     if head:
         said = h.note(f"Headline: the {head.get('checkpoint')} checkpoint, epoch "
                       f"{head.get('epoch')} of {metrics.get('epochs')} "
-                      f"({head.get('chosen_by')}). Rows '@ last epoch' are the last epoch's "
-                      "weights.")
+                      f"({head.get('chosen_by')})."
+                      + ("" if same else " Rows '@ last epoch' are the last epoch's weights."))
     extra = [(k, v) for k, v in metrics.items() if k not in SPLITS and k != "format"
              and isinstance(v, int | float) and not isinstance(v, bool)]
     return said + h.table(["split", *names], rows) + (h.pairs(extra) if extra else "")
@@ -126,7 +127,7 @@ def model_sections(page: h.Page, run_dir: Path, task: str | None) -> None:
 
     try:
         loaded = _load(run_dir, task)
-    except (UserError, OSError, KeyError, RuntimeError, ValueError) as exc:
+    except (UserError, OSError, KeyError, RuntimeError, ValueError, ImportError) as exc:
         page.add("Model", h.note(f"The model could not be loaded, so predictions and the "
                                  f"profile are left out: {exc}"))
         return
