@@ -74,13 +74,10 @@ def track(run_dir: str | os.PathLike, info: dict[str, Any]) -> Iterator[dict[str
     if old:
         record["resumed"] = int(old.get("resumed", 0)) + 1
     lock = open(path / LOCK_FILE, "a")  # noqa: SIM115 - held for the whole block
-    if fcntl is not None:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise UserError(str(path), f"is being trained right now (pid {old.get('pid')} on "
-                            f"{old.get('host')})", "wait for it to end, or stop it first") from None
+    if fcntl is not None and not _take(lock):
+        lock.close()
+        raise UserError(str(path), f"is being trained right now (pid {old.get('pid')} on "
+                        f"{old.get('host')})", "wait for it to end, or stop it first")
     try:
         _write(path, record)
         try:
@@ -99,6 +96,17 @@ def track(run_dir: str | os.PathLike, info: dict[str, Any]) -> Iterator[dict[str
     finally:
         (path / LOCK_FILE).unlink(missing_ok=True)
         lock.close()  # releases the flock
+
+
+def _take(lock: Any, tries: int = 20) -> bool:
+    """The exclusive lock, retried for a moment: `archopt runs` probes it for an instant."""
+    for _ in range(tries):
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.05)
+    return False
 
 
 def _end(path: Path, record: dict[str, Any], status: str, error: str | None = None) -> None:
