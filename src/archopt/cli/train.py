@@ -59,11 +59,21 @@ def load(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from archopt.errors import UserError
-    from archopt.train.loop import Interrupted
 
     if args.nproc < 1 or args.nnodes < 1:
         raise UserError("--nproc", "must be at least 1")
     spec = load(args)
+    try:
+        return _train(spec, args)
+    except UserError as err:  # an error about the model: the override or line that set it
+        from archopt.report.profile import locate
+
+        raise locate(err, args.spec, args.overrides) if args.spec else err from None
+
+
+def _train(spec: Any, args: argparse.Namespace) -> int:
+    from archopt.train.loop import Interrupted
+
     try:
         if args.nproc * args.nnodes > 1:
             result = run_distributed(spec, args)
@@ -89,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
 def run_distributed(spec: Any, args: argparse.Namespace) -> dict | None:
     """Check the spec for N processes, make the run directory, launch torchrun, read back."""
     import json
+    import os
 
     from archopt.train import ddp
     from archopt.train.fit import check_resume, prepare, prepare_run_dir
@@ -106,8 +117,14 @@ def run_distributed(spec: Any, args: argparse.Namespace) -> dict | None:
     rdzv = {"nnodes": args.nnodes, "node_rank": args.node_rank, "master_addr": args.master_addr,
             "master_port": args.master_port, "rdzv_backend": args.rdzv_backend,
             "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
-    code = ddp.launch(str(run_dir), args.nproc, resume=args.resume is not None,
-                      quiet=args.quiet, progress=args.progress, rdzv=rdzv)
+    from archopt.errors import WARNINGS
+
+    os.environ["ARCHOPT_WARNED"] = "\n".join(WARNINGS)  # said here: the workers stay quiet
+    try:
+        code = ddp.launch(str(run_dir), args.nproc, resume=args.resume is not None,
+                          quiet=args.quiet, progress=args.progress, rdzv=rdzv)
+    finally:
+        os.environ.pop("ARCHOPT_WARNED", None)
     metrics = run_dir / "metrics.json"
     if code != 0 or not metrics.is_file():
         return None

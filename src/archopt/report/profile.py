@@ -179,6 +179,7 @@ def profile_model(model: nn.Module, shape: DataShape, batch_size: int = 256, rep
         model.train(was_training)
     result = {
         "model": getattr(model, "spec", {}).get("name", type(model).__name__),
+        "task": getattr(model, "task", shape.task),
         "data": shape.to_dict(),
         "params": params,
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
@@ -219,13 +220,24 @@ def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 
     else:
         spec = load_spec(spec_or_path, overrides, validate_plugins=False)
     shape = load_data(spec.data, spec.seed).shape
-    try:
-        model = build_model(spec.model, shape, seed=spec.seed)
-    except UserError as err:
-        raise locate(err, spec_or_path, overrides) from None
+    from archopt.errors import warn
+    from archopt.report.memory import available_memory, check_memory, describe, estimate, gib
     from archopt.train.setup import resolve_device
 
     device = resolve_device(spec.device)
+    try:
+        # refuse what cannot even run (weights, then with the large batch), before building it
+        check_memory(spec, shape, device, batch_size=batch_size, training=False)
+        model = build_model(spec.model, shape, seed=spec.seed)
+        check_memory(spec, shape, device, batch_size=batch_size, training=False, model=model)
+    except UserError as err:
+        raise locate(err, spec_or_path, overrides) from None
+    train_memory = estimate(spec, shape, model=model)
+    free, _, has = available_memory(device)
+    if train_memory is not None and train_memory["total"] > free:
+        warn(locate(UserError("model", ""), spec_or_path, overrides).where,
+             f"training it would need about {describe(train_memory)}, more than the "
+             f"{gib(free)} {has} available", "`archopt train` will refuse it")
     threads = torch.get_num_threads()
     if spec.train.threads:  # measure with the threads the run would use
         torch.set_num_threads(spec.train.threads)
@@ -233,6 +245,9 @@ def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 
         result = profile_model(model, shape, batch_size, repeats, device)
     finally:
         torch.set_num_threads(threads)
+    if train_memory is not None:
+        result["train_memory_bytes"] = train_memory["total"]
+        result["train_memory"] = train_memory
     return {"name": spec.name, **result}
 
 
@@ -245,6 +260,10 @@ def locate(err: Any, source: Any, overrides: list[str]) -> Any:
     for text in overrides:
         key = text.partition("=")[0].strip()
         if path == key or path.startswith(key + "."):
+            return UserError(f"--set {text}", err.what, err.hint)
+    for text in overrides:  # an error about the whole model: the override that set its size
+        key = text.partition("=")[0].strip()
+        if path == "model" and key.startswith("model."):
             return UserError(f"--set {text}", err.what, err.hint)
     if isinstance(source, str | os.PathLike) and path.startswith("model"):
         _, node = read_yaml(source)

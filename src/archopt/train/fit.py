@@ -7,6 +7,7 @@ What metrics.json holds, and which weights its figures come from, is ``archopt.t
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import time
@@ -19,8 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from archopt.errors import UserError
+from archopt.errors import UserError, warn
 from archopt.registry import CALLBACKS
+from archopt.report.memory import check_memory
 from archopt.run_status import run_status, track
 from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
@@ -68,6 +70,11 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
         trainer.run_dir = run_path
         if state is not None:
             trainer.load_state_dict(state)
+            if finished(trainer) and rank == 0:
+                warn(f"--resume {resume}", f"the run is already complete ({trainer.epoch} "
+                     f"epochs, {trainer.global_step} steps); nothing more to train, the final "
+                     "metrics are evaluated again", "to train longer: --set train.epochs=N (or "
+                     "train.max_steps)")
         # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
         with stop_on_signals(trainer):
             loop.run(trainer)
@@ -111,7 +118,11 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
 
     data = load_data(spec.data, spec.seed)
     shape = data.shape
+    # memory: weights, gradients and optimizer state before a byte is allocated, then with the
+    # activations of a batch measured on the built model
+    check_memory(spec, shape, device, processes_here(world))
     model = build_model(spec.model, shape, seed=spec.seed)
+    check_memory(spec, shape, device, processes_here(world), model=model)
     parts = setup.build_parts(spec, model, shape)
     ddp.check_world(world, spec.data.batch_size, len(data.train), parts.task)
     loader = Loader(data.train, spec.data.batch_size, shuffle=spec.data.shuffle, seed=spec.seed,
@@ -119,6 +130,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise UserError("data.batch_size", "leaves no training batch", "use a smaller batch")
+    if spec.data.batch_size > len(data.train) and rank == 0:
+        warn("data.batch_size", f"is {spec.data.batch_size} but the training split has only "
+             f"{len(data.train)} examples: every step trains on the whole split",
+             f"a batch size of {len(data.train)} or less says the same")
     epochs, total_steps = setup.resolve_length(t.epochs, t.max_steps, steps_per_epoch)
     val_loader = (Loader(data.val, spec.data.batch_size, shuffle=False, seed=spec.seed,
                          device=device) if data.val is not None and len(data.val) else None)
@@ -148,6 +163,18 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
                                                     total_steps)
     return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
                     total_steps, monitor, augment, channels_last, optimizers, schedulers)
+
+
+def finished(t: Trainer) -> bool:
+    """Whether a (resumed) trainer has nothing left to train."""
+    stopped = any(getattr(cb, "stopped_epoch", 0) for cb in t.callbacks)
+    return t.epoch >= t.epochs or t.global_step >= t.total_steps or stopped
+
+
+def processes_here(world: int) -> int:
+    """Training processes sharing this machine's memory (torchrun says how many per node)."""
+    local = os.environ.get("LOCAL_WORLD_SIZE", "")
+    return int(local) if local.isdigit() else world
 
 
 def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = True,
