@@ -34,6 +34,7 @@ _API = {
     "report": "archopt.report",
     "list_runs": "archopt.run_index",
     "compare_runs": "archopt.run_compare",
+    "compress": "archopt.compress",
 }
 
 __all__ = sorted(_API)

@@ -169,5 +169,8 @@ def test_list_runs_api_reads_no_checkpoint(runs, monkeypatch):
 
     monkeypatch.setattr(torch, "load", boom)
     rows = list_runs(runs, ["kind=run"], "-value")
-    assert [r["status"] for r in rows][0] == "finished"
-    assert os.path.isdir(rows[0]["path"])
+    values = [r["value"] for r in rows if r["value"] is not None]
+    assert values == sorted(values, reverse=True) and len(rows) == 4
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["a-finished"]["status"] == "finished"
+    assert os.path.isdir(by_name["a-finished"]["path"])

@@ -2,6 +2,7 @@
 
   archopt profile examples/models/cnn.yaml
   archopt profile examples/models/cnn.yaml --set model.channels=[8,8] --batch-size 64 --json
+  archopt profile runs/cnn-small/01-prune        # a run directory: the model as saved
 
 FLOPs are counted for one example by torch.utils.flop_counter (a multiply-add is 2 FLOPs);
 latency is measured (median of repeated runs, eval mode, inference mode), never derived.
@@ -14,7 +15,8 @@ from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", metavar="SPEC", help="an experiment spec (YAML)")
+    p.add_argument("spec", metavar="SPEC", help="an experiment spec (YAML), or a run directory "
+                   "(its saved model: pruned and int8 runs too)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
                    help="override a spec field, e.g. model.channels=[8,8]; repeatable")
     p.add_argument("--batch-size", type=int, default=256, metavar="N",

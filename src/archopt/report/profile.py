@@ -164,11 +164,16 @@ def profile_model(model: nn.Module, shape: DataShape, batch_size: int = 256, rep
     """Parameters, FLOPs, memory, latency and the per-layer table of a built model."""
     was_training = model.training
     model.eval()
+    int8 = getattr(model, "onnx_int8", False)  # an ONNX Runtime int8 model (archopt compress)
     try:
         x1 = example_input(model, shape, 1)
-        total_flops, _ = count_flops(model, x1)
-        layers, activations, peak = layer_table(model, x1)
-        params = sum(p.numel() for p in model.parameters())
+        if int8:  # counted on the float model it was made from (see archopt.compress)
+            total_flops, params = 2 * model.structure["macs"], model.structure["params"]
+            layers, activations, peak = [], 0, 0
+        else:
+            total_flops, _ = count_flops(model, x1)
+            layers, activations, peak = layer_table(model, x1)
+            params = sum(p.numel() for p in model.parameters())
         model.to(device)
         latency = {
             "batch_1": measure_latency(model, example_input(model, shape, 1, device), repeats),
@@ -182,9 +187,11 @@ def profile_model(model: nn.Module, shape: DataShape, batch_size: int = 256, rep
         "task": getattr(model, "task", shape.task),
         "data": shape.to_dict(),
         "params": params,
-        "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "trainable_params": 0 if int8 else sum(
+            p.numel() for p in model.parameters() if p.requires_grad),
         "flops": total_flops,
-        "size_bytes": sum(_nbytes(t) for t in (*model.parameters(), *model.buffers())),
+        "size_bytes": len(model.onnx_bytes) if int8 else sum(
+            _nbytes(t) for t in (*model.parameters(), *model.buffers())),
         "activation_bytes": activations,
         "peak_activation_bytes": peak,
         "latency_ms": latency,
@@ -214,6 +221,8 @@ def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 
     from archopt.spec import Spec, load_spec
 
     overrides = list(overrides)
+    if isinstance(spec_or_path, str | os.PathLike) and os.path.isdir(spec_or_path):
+        return profile_run(spec_or_path, batch_size, repeats)
     if isinstance(spec_or_path, Spec):
         spec = spec_or_path if not overrides else load_spec(
             spec_or_path.model_dump(), overrides, validate_plugins=False)
@@ -271,3 +280,37 @@ def locate(err: Any, source: Any, overrides: list[str]) -> Any:
         if line:
             return UserError(f"{source}:{line}: {path}", err.what, err.hint)
     return err
+
+
+def profile_run(run_dir: str | os.PathLike, batch_size: int = 256, repeats: int = 30
+                ) -> dict[str, Any]:
+    """Profile the model of a run directory as saved: its checkpoint rebuilt (pruned and int8
+    runs included), with the checkpoint's size on disk."""
+    import json
+    from pathlib import Path
+
+    from archopt.data import DataShape
+    from archopt.models.structure import rebuild
+    from archopt.runs import check_run_dir
+    from archopt.spec import load_spec
+    from archopt.train.checkpoint import load_checkpoint
+    from archopt.train.setup import resolve_device
+
+    path = check_run_dir(run_dir)
+    spec = load_spec(path / "spec.yaml", validate_plugins=False)
+    shape = DataShape.from_dict(json.loads((path / "data_shape.json").read_text()))
+    ckpt = path / "checkpoints" / "best.pt"
+    if not ckpt.is_file():
+        ckpt = path / "checkpoints" / "last.pt"
+    threads = torch.get_num_threads()
+    if spec.train.threads:  # before rebuilding: an ONNX Runtime session takes them at creation
+        torch.set_num_threads(spec.train.threads)
+    try:
+        model = rebuild(spec, shape, load_checkpoint(ckpt))
+        int8 = getattr(model, "onnx_int8", False)
+        device = "cpu" if int8 else resolve_device(spec.device)
+        result = profile_model(model, shape, batch_size, repeats, device)
+    finally:
+        torch.set_num_threads(threads)
+    return {"name": spec.name, "run_dir": str(path), "checkpoint": str(ckpt),
+            "checkpoint_bytes": Path(ckpt).stat().st_size, **result}

@@ -150,6 +150,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
         if val_loader is None and mon.startswith("val_"):
             mon = mon.replace("val_", "train_", 1)  # the loop falls back the same way
         setup.check_monitor(mon, keys, "train.scheduler.monitor")
+    if not t.compile:  # nothing is compiled: the optimizer need not import torch's compiler
+        from archopt.train.eager import no_compiler_imports
+
+        no_compiler_imports()
     augment = None
     if spec.data.augment:
         from archopt.data import build_augment
@@ -268,7 +272,8 @@ def make_callbacks(spec: Spec, run_dir: Path | None, monitor: str, quiet: bool,
         cbs.append(CALLBACKS.build({"name": "progress"}, "callbacks", mode=progress or "auto"))
     mode = spec.train.early_stopping.mode if spec.train.early_stopping else "auto"
     cbs.append(CALLBACKS.build({"name": "checkpoint", "monitor": monitor, "mode": mode,
-                                "every_steps": spec.train.checkpoint_every_steps}, "callbacks"))
+                                "every_steps": spec.train.checkpoint_every_steps,
+                                "every_s": spec.train.checkpoint_every_s}, "callbacks"))
     return cbs
 
 
@@ -322,7 +327,6 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
             else ``last.pt``), ``best`` or ``last``.
     """
     from archopt.data import DataShape, Loader, load_data
-    from archopt.models import build_model
     from archopt.runs import check_run_dir
 
     path = check_run_dir(run_dir)
@@ -335,8 +339,9 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
                         f"but the run was trained on {saved_shape}", "the dataset changed")
     check_normalization(path / "normalization.json", data.normalization)
     state = load_checkpoint(ckpt)
-    model = build_model(spec.model, saved_shape, seed=spec.seed)
-    model.load_state_dict(state["model"])
+    from archopt.models.structure import rebuild
+
+    model = rebuild(spec, saved_shape, state)  # pruned and int8 runs too
     parts = setup.build_parts(spec, model, saved_shape)
     chosen = getattr(data, split, None)
     if chosen is None or len(chosen) == 0:

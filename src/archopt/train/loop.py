@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archopt.train import divergence
+from archopt.train import divergence, eager
 from archopt.train.callbacks import call
 from archopt.train.checkpoint import wait_for_writes
 from archopt.train.metrics import compute
@@ -112,7 +112,7 @@ def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.T
     if t.clip_grad_norm is not None:
         t.scaler.unscale_(opt)
         nn.utils.clip_grad_norm_(t.model.parameters(), t.clip_grad_norm)
-    t.scaler.step(opt)
+    eager.step(opt, t.scaler)
     t.scaler.update()
     sched = t.schedulers.get("main")
     if sched is not None and not is_per_epoch(sched):

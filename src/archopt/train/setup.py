@@ -27,6 +27,7 @@ from archopt.train.tasks import Task, build_task
 # spec fields a resumed run may change (everything else must be as the run started)
 RESUMABLE = {"name", "device", "train.epochs", "train.max_steps", "train.checkpoint_every_steps",
              "train.threads", "train.compile", "train.eval_every", "train.final_train_pass",
+             "train.checkpoint_every_s",
              # a diverged run goes on from its last good checkpoint with a lower rate
              "train.optimizer.lr", "train.optimizer.discriminator_lr", "train.clip_grad_norm"}
 
