@@ -35,6 +35,8 @@ _API = {
     "list_runs": "archopt.run_index",
     "compare_runs": "archopt.run_compare",
     "compress": "archopt.compress",
+    "export": "archopt.export",
+    "serve": "archopt.serve",
 }
 
 __all__ = sorted(_API)
