@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("archopt.cli.export", "export a run as ONNX/TorchScript with a parity check"),
     "serve": ("archopt.cli.serve", "serve a run or an exported model over HTTP (FastAPI)"),
     "demo": ("archopt.cli.demo", "train the MNIST-1D paper models and compare with the paper"),
+    "runs": ("archopt.cli.runs", "list runs, studies and compressions, or compare runs"),
+    "report": ("archopt.cli.report", "one self-contained HTML page for a run, study or several"),
 }
 
 

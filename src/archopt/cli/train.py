@@ -7,8 +7,9 @@
   archopt train runs/try1/spec.yaml                     repeat a run exactly
   archopt train SPEC --nproc 2                          data parallel on 2 processes (torchrun)
 
-Prints a table of the final metrics per split and the run directory (--json: metrics.json and
-run_dir). Ctrl-C saves a checkpoint and says how to resume.
+Prints a table of the final metrics per split, the run directory and how to see its report
+(--report writes it; --json: metrics.json and run_dir). Ctrl-C saves a checkpoint and says how
+to resume.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
                    help="progress bar (terminal), one line per epoch, or auto")
+    p.add_argument("--report", action="store_true",
+                   help="write the run's HTML report (RUN_DIR/report.html) when it ends")
     d = p.add_argument_group("distributed (torchrun)")
     d.add_argument("--nproc", type=int, default=1, metavar="N", help="processes on this node")
     d.add_argument("--nnodes", type=int, default=1, metavar="N", help="number of nodes")
@@ -85,6 +88,10 @@ def _train(spec: Any, args: argparse.Namespace) -> int:
         print(f"interrupted at epoch {stop.epoch}, step {stop.step}; checkpoint saved.\n"
               f"  resume with: archopt train --resume {stop.run_dir}", file=sys.stderr)
         return 130
+    if args.report:
+        from archopt.report import report as write_report
+
+        result["report"] = str(write_report(result["run_dir"]))
     report(result, args)
     return 0
 
@@ -150,3 +157,7 @@ def report(result: dict, args: argparse.Namespace) -> None:
                 f"{result.get('train_time_s')} s")
     print(summary(result))
     print(f"run dir: {result['run_dir']}")
+    if "report" in result:
+        print(f"report: {result['report']}")
+    else:
+        print(f"report: archopt report {result['run_dir']}")

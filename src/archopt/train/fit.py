@@ -12,7 +12,7 @@ import random
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import torch
 from archopt.errors import UserError, warn
 from archopt.registry import CALLBACKS
 from archopt.report.memory import check_memory
+from archopt.run_status import run_status, track
 from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.resolve import check_plugins
@@ -59,25 +60,28 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
     state = check_resume(Path(resume), spec) if resume is not None else None
     # 2) the run directory (nothing was written before this line)
     run_path = prepare_run_dir(spec, p.data, out, resume and Path(resume), run_dir, rank)
-    # 3) the trainer and its callbacks
-    ddp.init(device, world)
-    trainer = build_trainer(spec, p, run_path if rank == 0 else None, quiet, progress,
-                            rank, world)
-    trainer.callbacks[-1:-1] = list(callbacks or [])  # before the checkpoint callback
-    trainer.run_dir = run_path
-    if state is not None:
-        trainer.load_state_dict(state)
-        if finished(trainer) and rank == 0:
-            warn(f"--resume {resume}", f"the run is already complete ({trainer.epoch} epochs, "
-                 f"{trainer.global_step} steps); nothing more to train, the final metrics are "
-                 "evaluated again", "to train longer: --set train.epochs=N (or train.max_steps)")
-    # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
-    with stop_on_signals(trainer):
-        loop.run(trainer)
-    # 5) the headline (best checkpoint) and the last epoch's figures
-    metrics = final_metrics(trainer, parts, p.data, spec)
-    if rank == 0:
-        write_atomic(run_path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    # run.json says running (then finished, killed or failed) while rank 0 holds its lock
+    with track(run_path, run_info(spec, p)) if rank == 0 else nullcontext():
+        # 3) the trainer and its callbacks
+        ddp.init(device, world)
+        trainer = build_trainer(spec, p, run_path if rank == 0 else None, quiet, progress,
+                                rank, world)
+        trainer.callbacks[-1:-1] = list(callbacks or [])  # before the checkpoint callback
+        trainer.run_dir = run_path
+        if state is not None:
+            trainer.load_state_dict(state)
+            if finished(trainer) and rank == 0:
+                warn(f"--resume {resume}", f"the run is already complete ({trainer.epoch} "
+                     f"epochs, {trainer.global_step} steps); nothing more to train, the final "
+                     "metrics are evaluated again", "to train longer: --set train.epochs=N (or "
+                     "train.max_steps)")
+        # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
+        with stop_on_signals(trainer):
+            loop.run(trainer)
+        # 5) the headline (best checkpoint) and the last epoch's figures
+        metrics = final_metrics(trainer, parts, p.data, spec)
+        if rank == 0:
+            write_atomic(run_path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     ddp.finish(world)
     return {**metrics, "run_dir": str(run_path)}
 
@@ -204,11 +208,22 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
         plan=setup.length_note(t.epochs, t.max_steps, p.steps_per_epoch))
 
 
+def run_info(spec: Spec, p: Prepared) -> dict[str, Any]:
+    """What run.json records about a run, so that `archopt runs` needs no checkpoint."""
+    return {"kind": "run", "name": spec.name, "model": spec.model.name, "task": p.parts.task.name,
+            "params": sum(q.numel() for q in p.model.parameters()), "monitor": p.monitor,
+            "device": str(p.device)}
+
+
 def check_resume(run_dir: Path, spec: Spec) -> dict[str, Any]:
     """The checkpoint to resume from, after checking the run and that the spec still fits."""
     from archopt.runs import check_run_dir
 
     check_run_dir(run_dir)
+    status, detail = run_status(run_dir)
+    if status == "running":
+        raise UserError(str(run_dir), f"is being trained right now ({detail})",
+                        "wait for it to end, or stop it first")
     saved = load_spec(run_dir / "spec.yaml", validate_plugins=False)
     setup.check_resumable(saved, spec, str(run_dir))
     path = run_dir / "checkpoints" / "last.pt"
