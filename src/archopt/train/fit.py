@@ -83,6 +83,10 @@ def _train(spec: Spec, p: Prepared, state: dict | None, run_path: Path, quiet: b
         trainer.load_state_dict(state)
     choice = pick_threads(spec, p, world, state and trainer.own_rank_state(state))
     trainer.threads = choice.threads
+    if rank == 0 and spec.train.threads is None:  # spec.yaml repeats the run exactly
+        resolved = spec.model_copy(deep=True)
+        resolved.train.threads = choice.threads
+        save_spec(resolved, run_path / "spec.yaml")
     if rank == 0 and not quiet:
         print(f"threads: {choice.text()}", file=sys.stderr, flush=True)
     # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint

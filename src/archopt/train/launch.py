@@ -30,6 +30,7 @@ from typing import Any
 # exit statuses of the launcher, and of a worker (whose error file says more)
 EXIT_BUG, EXIT_USER, EXIT_LOST, EXIT_INTERRUPTED = 1, 2, 3, 130
 LAUNCHER_PID = "ARCHOPT_LAUNCHER_PID"  # the worker's expected parent (see ddp_worker)
+OMP_FROM_LAUNCHER = "ARCHOPT_OMP_FROM_LAUNCHER"  # OMP_NUM_THREADS is ours, not the user's
 
 
 def launch(run_dir: str, nproc: int, *, resume: bool, quiet: bool, progress: str | None,
@@ -46,9 +47,11 @@ def launch(run_dir: str, nproc: int, *, resume: bool, quiet: bool, progress: str
     with tempfile.TemporaryDirectory(prefix="archopt-torchrun-") as log_dir:
         args = torchrun_args(run_dir, nproc, resume, quiet, progress, rdzv, log_dir)
         parsed = torchrun.get_args_parser().parse_args(args)
-        saved_env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", LAUNCHER_PID)}
-        if saved_env["OMP_NUM_THREADS"] is None:  # torchrun would warn and set 1
-            os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
+        saved_env = {k: os.environ.get(k)
+                     for k in ("OMP_NUM_THREADS", LAUNCHER_PID, OMP_FROM_LAUNCHER)}
+        if saved_env["OMP_NUM_THREADS"] is None:  # torchrun would warn and set 1; the
+            os.environ["OMP_NUM_THREADS"] = "1"  # workers choose (threads.choose)
+            os.environ[OMP_FROM_LAUNCHER] = "1"
         os.environ[LAUNCHER_PID] = str(os.getpid())
         quiet_torchrun = _silence("torch.distributed")
         try:
@@ -156,12 +159,13 @@ def report(found: list[Failure], run_dir: str, nproc: int, commands: tuple[str, 
     if cause.kind == "interrupted":
         print(f"interrupted; {next_step(run_dir, commands)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    who = f"process {cause.rank} of {_world(found, nproc)} (pid {cause.pid})"
+    world = _world(found, nproc)
+    who = f"process {cause.rank} of {world} (pid {cause.pid})"
     why = {"internal": f"failed: {cause.message} (its traceback is above)",
            "oom": f"ran out of memory: {cause.message}",
            "lost": f"lost contact with the other processes ({cause.message})",
            "signal": cause.message}[cause.kind]
-    others = "; the other processes stopped" if len(found) > 1 or nproc > 1 else ""
+    others = {1: "", 2: "; the other process stopped"}.get(world, "; the others stopped")
     print(f"error: --nproc {nproc}: {who} {why}{others}\n  {next_step(run_dir, commands)}",
           file=sys.stderr)
     return EXIT_BUG if cause.kind == "internal" else EXIT_LOST

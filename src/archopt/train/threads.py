@@ -8,7 +8,8 @@ with one thread and with all its cores (interleaved, median of three), and keeps
 only when they are at least 10% faster. The probe touches neither the model nor any RNG.
 
 The thread count can change the last bits of a result (reductions split differently), so a
-run records its choice in every checkpoint and a resumed run keeps it.
+run writes its choice into its spec.yaml (``train.threads``) and every checkpoint: a resumed
+run keeps it, and ``archopt train RUN_DIR/spec.yaml`` repeats the run exactly.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def choose(threads: int | None, world_size: int, device: torch.device,
     if saved:
         return Choice(saved, "as when the run started")
     env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
+    if env.isdigit() and int(env) > 0 and not os.environ.get("ARCHOPT_OMP_FROM_LAUNCHER"):
         return Choice(int(env), "OMP_NUM_THREADS")
     n = cores(world_size)
     if device.type != "cpu":
