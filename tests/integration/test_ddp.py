@@ -7,7 +7,7 @@
   which works;
 - GAN training runs under --nproc.
 
-Faults are injected at a fixed step through a ``sitecustomize`` module on PYTHONPATH that only
+The two reference runs are made once per session. Faults are injected at a fixed step through a ``sitecustomize`` module on PYTHONPATH that only
 acts in the worker of the chosen rank (nothing in archopt knows about it).
 """
 
@@ -24,7 +24,7 @@ import pytest
 import torch
 import yaml
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ddp"),
+pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sys.platform != "linux", reason="torchrun + gloo on Linux")]
 
 # no batch norm (ranks normalize their own shards); batch 15: shards of 8 and 7 rows, so a
@@ -93,17 +93,25 @@ def wait_gone(run: Path, timeout: float = 90.0) -> list[str]:
     return left
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory):
-    """One uninterrupted 2-process run and one 1-process run of SPEC."""
-    root = tmp_path_factory.mktemp("ddp-ref")
-    spec = root / "spec.yaml"
-    spec.write_text(yaml.safe_dump(SPEC))
-    one = train(spec, "--out", root / "one", "--quiet")
-    assert one.returncode == 0, one.stderr
-    two = train(spec, "--out", root / "two", "--nproc", "2", "--quiet", "--json")
-    assert two.returncode == 0, two.stderr
-    assert json.loads(two.stdout)["run_dir"] == str(root / "two")
+    """One uninterrupted 2-process run and one 1-process run of SPEC, made once per session
+    (pytest-xdist workers share them through a file lock)."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ddp-reference"
+    with FileLock(f"{root}.lock"):
+        if not (root / "done").is_file():
+            root.mkdir(exist_ok=True)
+            spec = root / "spec.yaml"
+            spec.write_text(yaml.safe_dump(SPEC))
+            one = train(spec, "--out", root / "one", "--quiet")
+            assert one.returncode == 0, one.stderr
+            two = train(spec, "--out", root / "two", "--nproc", "2", "--quiet", "--json")
+            assert two.returncode == 0, two.stderr
+            assert json.loads(two.stdout)["run_dir"] == str(root / "two")
+            (root / "done").write_text("")
     return root
 
 
