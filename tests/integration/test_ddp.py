@@ -7,8 +7,9 @@
   which works;
 - GAN training runs under --nproc.
 
-The two reference runs are made once per session. Faults are injected at a fixed step through a ``sitecustomize`` module on PYTHONPATH that only
-acts in the worker of the chosen rank (nothing in archopt knows about it).
+The two reference runs are made once per session. Faults are injected at a fixed step through
+a ``sitecustomize`` module on PYTHONPATH that only acts in the worker of the chosen rank
+(nothing in archopt knows about it).
 """
 
 import json
@@ -99,8 +100,8 @@ def reference(tmp_path_factory):
     (pytest-xdist workers share them through a file lock)."""
     from filelock import FileLock
 
-    base = tmp_path_factory.getbasetemp()
-    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ddp-reference"
+    base = tmp_path_factory.getbasetemp()  # under xdist, its parent is the session's
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ddp-ref"
     with FileLock(f"{root}.lock"):
         if not (root / "done").is_file():
             root.mkdir(exist_ok=True)

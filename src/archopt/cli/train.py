@@ -138,18 +138,28 @@ def commands(run_dir: Path, args: argparse.Namespace) -> tuple[str, str]:
 
 
 def report(result: dict, args: argparse.Namespace) -> None:
-    """metrics.json as JSON, or a table of splits x metrics and the run directory."""
+    """metrics.json as JSON, or a table of splits x metrics (the headline weights, then the
+    last epoch's when they differ), the line that says which weights, and the run directory."""
     from archopt.cli.output import print_json, print_table
+    from archopt.train.results import summary
 
     if args.json:
         print_json(result)
         return
-    splits = [s for s in ("train", "val", "test") if isinstance(result.get(s), dict)]
+    last = result.get("last") or {}
+    head = result.get("headline") or {}
+    running = result.get("train_figures") == "running"
+    table = [(f"{s} (running)" if s == "train" and running else s, result[s])
+             for s in ("train", "val", "test") if isinstance(result.get(s), dict)]
+    if head.get("checkpoint") == "best" and head.get("epoch") != last.get("epoch"):
+        table += [(f"{s} @ last epoch", last[s]) for s in ("val", "test")
+                  if isinstance(last.get(s), dict)]
     names: list[str] = []
-    for s in splits:
-        names += [k for k, v in result[s].items()
-                  if isinstance(v, int | float) and k not in names]
-    rows = [[s] + [result[s].get(n) for n in names] for s in splits]
+    for _, figures in table:
+        names += [k for k, v in figures.items() if isinstance(v, int | float) and k not in names]
+    rows = [[label] + [figures.get(n) for n in names] for label, figures in table]
     print_table(None, ["split", *names], rows,
-                caption=f"{result.get('epochs')} epochs, {result.get('train_time_s')} s")
+                caption=f"{result.get('epochs')} epochs, {result.get('steps')} steps, "
+                f"{result.get('train_time_s')} s")
+    print(summary(result))
     print(f"run dir: {result['run_dir']}")

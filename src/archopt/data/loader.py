@@ -90,7 +90,8 @@ class Loader(_Order):
     """In-memory batches of a split, moved to ``device`` once.
 
     Args:
-        split: the examples (a ``StreamingSplit`` gets a ``StreamingLoader`` instead).
+        split: the examples; a split with a ``make_loader`` method (``StreamingSplit``)
+            returns that loader instead.
         batch_size: the global batch size (all processes together).
         shuffle: a new seeded order every epoch (else the split's order).
         seed: with the epoch, fixes the order.
@@ -100,10 +101,10 @@ class Loader(_Order):
     """
 
     def __new__(cls, split: Any, *args: Any, **kwargs: Any) -> Any:
-        if cls is Loader and hasattr(split, "dataset"):  # a StreamingSplit streams from disk
-            from archopt.data.streaming import StreamingLoader
-
-            return StreamingLoader(split, *args, **kwargs)
+        # a split that is not in memory (a StreamingSplit) makes its own loader; asking it,
+        # rather than importing it, keeps this module below the streaming one
+        if cls is Loader and hasattr(split, "make_loader"):
+            return split.make_loader(*args, **kwargs)
         return super().__new__(cls)
 
     def __init__(self, split: Split, batch_size: int, *, shuffle: bool, seed: int,

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from archopt.data.dataset import Dataset
+from archopt.data.images import decode_image
 from archopt.data.loader import Batch, _Order
 from archopt.data.split import apply_normalization
 from archopt.errors import UserError
@@ -33,8 +34,6 @@ class ImageFiles(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from archopt.data.formats.imagefolder import decode_image
-
         a = decode_image(self.files[i], self.size if self.resize else None, self.grayscale)
         if tuple(a.shape[1:]) != self.size:
             raise UserError(str(self.files[i]), f"is {a.shape[1]}x{a.shape[2]}, not "
@@ -84,6 +83,10 @@ class StreamingSplit:
 
     def set_normalization(self, normalization: dict[str, Any]) -> None:
         self.normalization = normalization
+
+    def make_loader(self, *args: Any, **kwargs: Any) -> StreamingLoader:
+        """What ``Loader(split, ...)`` returns for this split: batches streamed from disk."""
+        return StreamingLoader(self, *args, **kwargs)
 
 
 def streaming_dataset(name: str, tr_files: list[Path], tr_y: list[int], te_files: list[Path],

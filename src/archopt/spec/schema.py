@@ -85,7 +85,7 @@ class EarlyStopping(Strict):
     mode: Literal["min", "max", "auto"] = "auto"      # auto: max for accuracy-like, min for loss
     patience: int = Field(10, ge=1)
     min_delta: float = Field(0.0, ge=0.0)
-    restore_best: bool = True                         # load the best weights at the end
+    restore_best: bool = True                         # headline = best epoch (false: the last)
 
 
 class TrainSpec(Strict):
@@ -103,6 +103,8 @@ class TrainSpec(Strict):
     metrics: list[str] | None = None                  # None: the task's default metrics
     eval_every: int = Field(1, ge=1)                  # validate every N epochs
     checkpoint_every_steps: int | None = Field(None, gt=0)  # also save last.pt every N steps
+    final_train_pass: bool = False                    # metrics.json's train row from a full
+    #                                                   pass (default: the epoch's running figures)
     amp: bool = True                                  # mixed precision on CUDA (ignored on CPU)
     compile: bool = False                             # torch.compile the model
     threads: int | None = Field(None, gt=0)           # CPU threads per process (None: cores/procs)

@@ -1,11 +1,12 @@
 """``fit(spec)``: check everything, make the run directory, train, evaluate, write metrics.json.
-``evaluate(run_dir)``: re-evaluate a saved run's best checkpoint on a split.
+``evaluate(run_dir)``: re-evaluate a saved run's headline checkpoint (or ``last``) on a split.
+
+What metrics.json holds, and which weights its figures come from, is ``archopt.train.results``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import random
 import signal
 import sys
@@ -25,7 +26,7 @@ from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.resolve import check_plugins
 from archopt.spec.schema import Spec
-from archopt.train import ddp, loop, setup, threads
+from archopt.train import ddp, loop, results, setup, threads
 from archopt.train.callbacks import tensorboard
 from archopt.train.checkpoint import load_checkpoint
 from archopt.train.runlock import RunLock
@@ -54,7 +55,6 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
     rank, world, local_rank = ddp.context()
     # 1) check everything before a file is written
     p = prepare(spec, rank, world, local_rank)
-    _device, _parts = p.device, p.parts
     # a one-process run locks its directory (a launcher and its workers lock theirs)
     lock = RunLock(resume).acquire(wait_s=30.0) if world == 1 and resume is not None else None
     try:
@@ -92,7 +92,7 @@ def _train(spec: Spec, p: Prepared, state: dict | None, run_path: Path, quiet: b
     # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
     with stop_on_signals(trainer):
         loop.run(trainer)
-    # 5) final metrics of the trained (or best, with early stopping) model
+    # 5) the headline (best checkpoint) and the last epoch's figures
     metrics = final_metrics(trainer, p.parts, p.data, spec)
     if rank == 0:
         write_atomic(run_path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -127,7 +127,7 @@ class Prepared:
     steps_per_epoch: int
     epochs: int
     total_steps: int
-    monitor: str                 # what decides best.pt
+    monitor: str | None          # what decides best.pt (None: no best.pt, headline is last)
     augment: Any
     channels_last: bool
     optimizers: dict
@@ -158,7 +158,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     val_loader = (Loader(data.val, spec.data.batch_size, shuffle=False, seed=spec.seed,
                          device=device) if data.val is not None and len(data.val) else None)
     keys = setup.history_keys(parts.metrics, val_loader is not None, parts.task)
-    monitor = "val_loss" if val_loader is not None else "train_loss"
+    # the best checkpoint is chosen on validation data; without it (or for a GAN, whose losses
+    # do not rank its generators) the headline is the last epoch, as Lightning does
+    monitor = ("val_loss" if val_loader is not None and parts.task.name != "generation"
+               else None)
     if t.early_stopping is not None:
         setup.check_monitor(t.early_stopping.monitor, keys, "train.early_stopping.monitor")
         monitor = t.early_stopping.monitor
@@ -206,7 +209,8 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
         channels_last=p.channels_last, clip_grad_norm=t.clip_grad_norm,
         l1=t.regularization.l1, l2=t.regularization.l2,
         penalized=setup.penalized_weights(model), eval_every=t.eval_every, run_dir=run_dir,
-        rank=rank, world_size=world, spec_hash=setup.spec_hash(spec))
+        rank=rank, world_size=world, spec_hash=setup.spec_hash(spec),
+        plan=setup.length_note(t.epochs, t.max_steps, p.steps_per_epoch))
 
 
 def check_resume(run_dir: Path, spec: Spec) -> dict[str, Any]:
@@ -293,43 +297,36 @@ def stop_on_signals(trainer: Trainer) -> Iterator[None]:
 
 
 def final_metrics(t: Trainer, parts: setup.Parts, data: Any, spec: Spec) -> dict[str, Any]:
-    """metrics.json: every split evaluated with the final model, plus epochs and time."""
+    """metrics.json: the headline (best checkpoint) and last epoch's figures on every split."""
     from archopt.data import Loader
 
-    out: dict[str, Any] = {}
-    for name in ("train", "val", "test"):
-        split = getattr(data, name)
-        if split is None or len(split) == 0:
-            continue
-        loader = Loader(split, spec.data.batch_size, shuffle=False, seed=spec.seed,
-                        device=t.device)
-        out[name] = loop.evaluate_split(t.model, parts.task, parts.loss_fn, loader,
-                                        parts.final_metrics, "", t.autocast)
-    history = next((cb.lines for cb in t.callbacks if cb.key == "history"), [])
-    out["epochs"] = t.epoch
-    out["train_time_s"] = round(sum(h.get("epoch_time_s", 0.0) for h in history), 3)
-    out["threads"] = t.threads
-    return _finite(out)
+    loaders = {name: Loader(getattr(data, name), spec.data.batch_size, shuffle=False,
+                            seed=spec.seed, device=t.device)
+               for name in ("train", "val", "test")
+               if getattr(data, name) is not None and len(getattr(data, name))}
+    es = spec.train.early_stopping
+    out = results.final_metrics(t, loaders, parts.final_metrics, spec.train.final_train_pass,
+                                use_best=es is None or es.restore_best)
+    out["threads"] = t.threads  # CPU threads per process (train.threads, or measured)
+    return out
 
 
-def _finite(obj: Any) -> Any:
-    """NaN/inf become None so that metrics.json is valid JSON."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headline"
+             ) -> dict[str, Any]:
+    """Loss and metrics of a saved run's weights on ``split``.
 
-
-def evaluate(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
-    """Loss and metrics of a saved run's best checkpoint (``last.pt`` if none) on ``split``."""
+    Args:
+        run_dir: a directory written by ``fit``.
+        split: ``test``, ``val`` or ``train``.
+        checkpoint: ``headline`` (the weights metrics.json's figures come from: ``best.pt``,
+            else ``last.pt``), ``best`` or ``last``.
+    """
     from archopt.data import DataShape, Loader, load_data
     from archopt.models import build_model
     from archopt.runs import check_run_dir
 
     path = check_run_dir(run_dir)
+    ckpt = checkpoint_path(path, checkpoint)
     spec = load_spec(path / "spec.yaml")
     data = load_data(spec.data, spec.seed)
     saved_shape = DataShape.from_dict(json.loads((path / "data_shape.json").read_text()))
@@ -337,9 +334,6 @@ def evaluate(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
         raise UserError(str(path / "data_shape.json"), f"the data now has shape {data.shape} "
                         f"but the run was trained on {saved_shape}", "the dataset changed")
     check_normalization(path / "normalization.json", data.normalization)
-    ckpt = path / "checkpoints" / "best.pt"
-    if not ckpt.is_file():
-        ckpt = path / "checkpoints" / "last.pt"
     state = load_checkpoint(ckpt)
     model = build_model(spec.model, saved_shape, seed=spec.seed)
     model.load_state_dict(state["model"])
@@ -354,8 +348,28 @@ def evaluate(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
     start = time.perf_counter()
     result = loop.evaluate_split(model, parts.task, parts.loss_fn.to(device), loader,
                                  parts.final_metrics)
-    return _finite({"split": split, **result, "checkpoint": str(ckpt), "examples": len(chosen),
-                    "eval_time_s": round(time.perf_counter() - start, 3)})
+    where = {"epoch": int(state.get("epoch", 0)), "step": int(state.get("global_step", 0))}
+    return results.finite({"split": split, **result, "checkpoint": str(ckpt), **where,
+                           "examples": len(chosen),
+                           "eval_time_s": round(time.perf_counter() - start, 3)})
+
+
+def checkpoint_path(run_dir: Path, which: str) -> Path:
+    """``best.pt`` or ``last.pt`` of a run; ``headline``: the one metrics.json's figures come
+    from (a run without metrics.json, stopped early: best.pt if it has one)."""
+    if which not in ("headline", "best", "last"):
+        raise UserError("--checkpoint", f"'{which}' is not a checkpoint",
+                        "use headline, best or last")
+    best, last = run_dir / "checkpoints" / "best.pt", run_dir / "checkpoints" / "last.pt"
+    if which == "headline" and (run_dir / "metrics.json").is_file():
+        saved = json.loads((run_dir / "metrics.json").read_text())
+        which = (saved.get("headline") or {}).get("checkpoint", "headline")
+    if which == "best" and not best.is_file():
+        raise UserError(str(best), "this run has no best checkpoint (a GAN, or no epoch was "
+                        "scored)", "use --checkpoint last")
+    if which == "last" or (which == "headline" and not best.is_file()):
+        return last
+    return best
 
 
 def check_normalization(path: Path, now: dict[str, Any]) -> None:

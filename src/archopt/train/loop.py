@@ -14,13 +14,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from archopt.errors import UserError
 from archopt.train.callbacks import call
 from archopt.train.checkpoint import wait_for_writes
 from archopt.train.metrics import compute
 from archopt.train.schedulers import is_per_epoch
 from archopt.train.tasks import forward
-from archopt.train.trainer import Accumulator, Trainer
+from archopt.train.trainer import Accumulator, Trainer, check_finite
 
 
 class Interrupted(KeyboardInterrupt):
@@ -133,18 +132,6 @@ def ddp_scale(t: Trainer, local: int) -> float:
     done = (t.step_in_epoch) * t.batch_size
     global_b = min(t.batch_size, t.n_train - done)
     return local * t.world_size / global_b
-
-
-def check_finite(t: Trainer, loss: torch.Tensor, force: bool = False) -> None:
-    """Stop with a clear message on a NaN/inf loss (a sync: once per step on CPU, every 25 on
-    GPU, and before every checkpoint); the last checkpoint on disk is the last good one."""
-    if not force and t.device.type != "cpu" and t.global_step % 25:
-        return
-    if not bool(torch.isfinite(loss)):
-        raise UserError(f"epoch {t.epoch + 1}, step {t.global_step}",
-                        f"the training loss became {float(loss)}",
-                        "lower train.optimizer.lr, or set train.clip_grad_norm (e.g. 1.0); "
-                        "the last good checkpoint is kept")
 
 
 def epoch_summary(t: Trainer, acc: Accumulator, prefix: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from archopt.train.tasks import Task, build_task
 
 # spec fields a resumed run may change (everything else must be as the run started)
 RESUMABLE = {"name", "device", "train.epochs", "train.max_steps", "train.checkpoint_every_steps",
-             "train.threads", "train.compile", "train.eval_every"}
+             "train.threads", "train.compile", "train.eval_every", "train.final_train_pass"}
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -91,13 +91,33 @@ def check_resumable(saved: Spec, new: Spec, run_dir: str) -> None:
 
 def resolve_length(epochs: int | None, max_steps: int | None, steps_per_epoch: int
                    ) -> tuple[int, int]:
-    """(epochs, total optimizer steps) from ``train.epochs`` and/or ``train.max_steps``."""
+    """(epochs, total optimizer steps) from ``train.epochs`` and/or ``train.max_steps``.
+
+    With both set, the one reached first ends the run, and the epochs returned are the epochs
+    the run really has (the last may be partial): ``epochs: 100, max_steps: 120`` at 40 steps
+    an epoch is 3 epochs, 120 steps.
+    """
     if epochs is None and max_steps is None:
         epochs = 10
     if epochs is None:
         return math.ceil(max_steps / steps_per_epoch), max_steps
     total = epochs * steps_per_epoch
-    return epochs, min(total, max_steps) if max_steps else total
+    if max_steps and max_steps < total:
+        return math.ceil(max_steps / steps_per_epoch), max_steps
+    return epochs, total
+
+
+def length_note(epochs: int | None, max_steps: int | None, steps_per_epoch: int) -> str:
+    """How long the run is and which limit decided it, for the first progress line."""
+    n_epochs, total = resolve_length(epochs, max_steps, steps_per_epoch)
+    plan = f"{n_epochs} epochs of {steps_per_epoch} steps, {total} steps"
+    if epochs is not None and max_steps is not None:
+        first = "max_steps" if max_steps < epochs * steps_per_epoch else "epochs"
+        plan += (f" (train.epochs={epochs} and train.max_steps={max_steps}: {first} is "
+                 "reached first and ends the run)")
+    elif epochs is None and max_steps is None:
+        plan += " (train.epochs defaults to 10)"
+    return plan
 
 
 def history_keys(metrics: list[str], has_val: bool, task: Task) -> list[str]:

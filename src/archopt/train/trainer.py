@@ -18,12 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from archopt.errors import UserError
 from archopt.train.checkpoint import (
-    load_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
-    wait_for_writes,
 )
 
 
@@ -131,6 +130,7 @@ class Trainer:
     world_size: int = 1
     spec_hash: str = ""
     threads: int = 0                           # CPU threads chosen (kept by a resumed run)
+    plan: str = ""                             # how long the run is, and why (progress)
     # where the run stands
     epoch: int = 0                             # epochs completed
     step_in_epoch: int = 0                     # batches of the current epoch done
@@ -199,8 +199,6 @@ class Trainer:
     def save_last(self) -> None:
         """Write ``last.pt`` (rank 0), with every rank's own state (all ranks call this)."""
         if self.acc.losses.get("loss"):  # never save weights that a NaN step has reached
-            from archopt.train.loop import check_finite
-
             check_finite(self, self.acc.losses["loss"][-1], force=True)
         ranks = None
         if self.world_size > 1:
@@ -213,16 +211,25 @@ class Trainer:
                 state["ranks"] = ranks
             save_checkpoint(self.run_dir / "checkpoints" / "last.pt", state, background=True)
 
-    def save_best(self, monitor: str, value: float) -> None:
+    def save_best(self, monitor: str | None, value: float, weights: dict[str, Any],
+                  epoch: int, step: int) -> None:
+        """``best.pt``: ``weights`` (the best epoch's), where they stand and why they are best."""
         if self.is_main and self.run_dir is not None:
             save_checkpoint(self.run_dir / "checkpoints" / "best.pt",
-                            {"model": self.model.state_dict(), "epoch": self.epoch,
-                             "global_step": self.global_step, "monitor": monitor,
-                             "value": value, "spec_hash": self.spec_hash}, background=True)
+                            {"model": weights, "epoch": epoch, "global_step": step,
+                             "monitor": monitor, "value": value, "spec_hash": self.spec_hash},
+                            background=True)
 
-    def load_best(self) -> None:
-        """Load the weights of ``best.pt`` (every rank reads the same file)."""
-        wait_for_writes()
-        path = self.run_dir / "checkpoints" / "best.pt" if self.run_dir else None
-        if path is not None and path.is_file():
-            self.model.load_state_dict(load_checkpoint(path)["model"])
+
+
+
+def check_finite(t: Trainer, loss: torch.Tensor, force: bool = False) -> None:
+    """Stop with a clear message on a NaN/inf loss (a sync: once per step on CPU, every 25 on
+    GPU, and before every checkpoint); the last checkpoint on disk is the last good one."""
+    if not force and t.device.type != "cpu" and t.global_step % 25:
+        return
+    if not bool(torch.isfinite(loss)):
+        raise UserError(f"epoch {t.epoch + 1}, step {t.global_step}",
+                        f"the training loss became {float(loss)}",
+                        "lower train.optimizer.lr, or set train.clip_grad_norm (e.g. 1.0); "
+                        "the last good checkpoint is kept")

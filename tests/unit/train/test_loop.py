@@ -44,5 +44,6 @@ def test_accumulator_weights_by_batch_size_and_round_trips():
 def test_epochs_and_max_steps():
     assert resolve_length(None, None, 10) == (10, 100)
     assert resolve_length(None, 25, 10) == (3, 25)
-    assert resolve_length(5, 25, 10) == (5, 25)
+    assert resolve_length(5, 25, 10) == (3, 25)   # max_steps comes first: 3 epochs, not 5
+    assert resolve_length(2, 25, 10) == (2, 20)   # epochs come first
     assert resolve_length(2, None, 10) == (2, 20)

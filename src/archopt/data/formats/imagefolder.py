@@ -15,7 +15,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from archopt.data.dataset import Dataset
+from archopt.data.images import decode_image
 from archopt.data.source import existing, fixed_split, from_arrays
+from archopt.data.streaming import streaming_dataset
 from archopt.errors import UserError
 from archopt.registry import DATASETS
 
@@ -34,22 +36,6 @@ class ImageFolderConfig(BaseModel):
     in_memory: bool = True                           # False: stream from disk (large folders)
     test_split: float = Field(0.2, gt=0.0, lt=1.0)   # held out when there is no test/ folder
     num_workers: int = Field(0, ge=0)                # DataLoader workers when streaming
-
-
-def decode_image(path: Path, size: tuple[int, int] | None, grayscale: bool) -> np.ndarray:
-    """One image file as float32 (C, H, W) in [0, 1]; a UserError naming an undecodable file."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if grayscale else "RGB")
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.BILINEAR)
-            a = np.asarray(im, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise UserError(str(path), f"cannot be decoded as an image ({exc})",
-                        "remove or replace the file") from None
-    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 
 def list_images(root: Path, classes: list[str] | None = None
@@ -112,8 +98,6 @@ def imagefolder(cfg: ImageFolderConfig, **_: Any) -> Dataset:
         te_files, te_y = [files[i] for i in te], [ys[i] for i in te]
     size = image_size(cfg, tr_files[0])
     if not cfg.in_memory:
-        from archopt.data.streaming import streaming_dataset
-
         return streaming_dataset(root.name, tr_files, tr_y, te_files, te_y, classes, size, cfg)
     x_tr, x_te = decode_all(tr_files, size, cfg), decode_all(te_files, size, cfg)
     return from_arrays(root.name, "image", "classification", x_tr, np.asarray(tr_y), x_te,

@@ -1,5 +1,6 @@
 """Early stopping: stop when a monitored history value has not improved for ``patience``
-epochs; optionally restore the best weights (from ``best.pt``) at the end."""
+epochs. Its monitor also chooses the best checkpoint, whose weights are the run's headline
+(``restore_best: false``: the last epoch's are; see ``archopt.train.results``)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ class EarlyStopping(Callback):
     def __init__(self, cfg: EarlyStoppingConfig) -> None:
         self.monitor, self.patience, self.min_delta = cfg.monitor, cfg.patience, cfg.min_delta
         self.mode = monitor_mode(cfg.monitor, cfg.mode)
-        self.restore_best = cfg.restore_best
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch, self.wait, self.stopped_epoch = 0, 0, 0
 
@@ -46,10 +46,6 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stopped_epoch = int(logs["epoch"])
             trainer.should_stop = True
-
-    def on_fit_end(self, trainer: Any) -> None:
-        if self.restore_best and self.best_epoch and trainer.run_dir is not None:
-            trainer.load_best()
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,

@@ -22,10 +22,20 @@ def epoch_line(logs: dict[str, Any], epochs: int) -> str:
     return "  ".join(parts)
 
 
+def plan_line(trainer: Any) -> str:
+    """``training: 3 epochs of 40 steps, 120 steps (... max_steps is reached first ...)``."""
+    return f"training: {trainer.plan}" + (f", from step {trainer.global_step}"
+                                          if trainer.global_step else "")
+
+
 class PlainProgress(Callback):
     """One line per epoch (logs, CI, pipes)."""
 
     key = "progress"
+
+    def on_fit_start(self, trainer: Any) -> None:
+        if trainer.plan:
+            print(plan_line(trainer), file=sys.stderr, flush=True)
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
         print(epoch_line(logs, trainer.epochs), file=sys.stderr, flush=True)
@@ -55,6 +65,8 @@ class RichProgress(Callback):
                                  MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                                  TimeElapsedColumn(), TimeRemainingColumn(),
                                  console=Console(stderr=True), transient=False)
+        if trainer.plan:
+            self.progress.console.print(plan_line(trainer), highlight=False)
         self.progress.start()
         self.task = self.progress.add_task("train", total=trainer.total_steps,
                                            completed=trainer.global_step,

@@ -1,0 +1,24 @@
+"""Architecture search on the tuning engine: an evolution sampler, zero-cost proxies, and
+helpers for architecture spaces (lists of searched length, a choice among model families).
+
+Architecture search is tuning over ``model.*`` with cost objectives, so it runs on the same
+Optuna engine and writes the same study format as ``archopt tune``; this package adds only what
+Optuna lacks. Names are imported on first use (Optuna and torch are optional here).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_API = {
+    "RegularizedEvolutionSampler": "archopt.search.evolution",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'archopt.search' has no attribute '{name}'")
