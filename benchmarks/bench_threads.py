@@ -30,7 +30,6 @@ SECTION = "## Threads, measured not assumed (benchmarks/bench_threads.py)"
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = {
     "example RNN (examples/models/rnn.yaml)": ("examples/models/rnn.yaml", []),
-    "example CNN (examples/models/cnn.yaml)": ("examples/models/cnn.yaml", []),
     "example MLP (examples/models/mlp.yaml)": ("examples/models/mlp.yaml", []),
     "MNIST-1D paper CNN": ("examples/mnist1d/paper_cnn.yaml", []),
     "wide MLP, digits, batch 512": ("examples/models/mlp.yaml",

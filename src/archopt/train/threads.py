@@ -4,8 +4,9 @@ Intra-op threads help large models and hurt small ones: on a busy 2-core machine
 made steps of the example models 5-80x slower than one (benchmarks/RESULTS.md, "Threads").
 So unless ``train.threads`` or ``OMP_NUM_THREADS`` says otherwise, a process that has more
 than one core times a few forward+backward passes of a copy of the model on the first batch
-with one thread and with all its cores (interleaved, median of three), and keeps all cores
-only when they are at least 10% faster. The probe touches neither the model nor any RNG.
+with one thread and with all its cores (interleaved, median of three; the first pair alone
+when it already settles it), and keeps all cores only when they are at least 10% faster. The
+probe touches neither the model nor any RNG.
 
 The thread count can change the last bits of a result (reductions split differently), so a
 run writes its choice into its spec.yaml (``train.threads``) and every checkpoint: a resumed
@@ -26,7 +27,7 @@ import torch
 from torch import nn
 
 PROBE_ROUNDS = 3
-BIG_STEP_S = 0.5     # a step this long: a model big enough for every core, no more probing
+BIG_STEP_S = 0.5     # a one-thread step this long: decide on the first steps alone
 MARGIN = 0.9         # more threads must be at least 10% faster to be kept
 
 
@@ -69,32 +70,39 @@ def choose(threads: int | None, world_size: int, device: torch.device,
 
 
 def measure(make_step: Callable[[], Callable[[], None]], n: int) -> Choice:
-    """Time a step with 1 and ``n`` threads, interleaved; the faster (n only if clearly)."""
+    """Time a step with 1 and ``n`` threads, interleaved; the faster (n only if clearly).
+
+    A first step with each count warms up (and decides alone when the answer is already
+    clear: ``n`` threads over 3x slower, or a step so long that more timing costs too much);
+    then ``PROBE_ROUNDS`` interleaved rounds, medians."""
     before = torch.get_num_threads()
     times: dict[int, list[float]] = {1: [], n: []}
     try:
         with torch.random.fork_rng(devices=[]):
             step = make_step()
-            for k in (n, 1):  # warm-up (first calls allocate)
-                torch.set_num_threads(k)
-                start = time.perf_counter()
-                step()
-                if k == n and time.perf_counter() - start > BIG_STEP_S:
-                    return Choice(n, f"a step takes over {BIG_STEP_S} s: all {n} cores")
-            for _ in range(PROBE_ROUNDS):
+            for k in (1, n):
+                times[k].append(_timed(step, k))
+            clear = times[n][0] > 3 * times[1][0] or times[1][0] > BIG_STEP_S
+            for _ in range(0 if clear else PROBE_ROUNDS):
                 for k in (1, n):
-                    torch.set_num_threads(k)
-                    start = time.perf_counter()
-                    step()
-                    times[k].append(time.perf_counter() - start)
+                    times[k].append(_timed(step, k))
     except Exception as exc:  # a probe must never stop a run
         return Choice(n, f"all cores; the probe failed: {type(exc).__name__}")
     finally:
         torch.set_num_threads(before)
+    if len(times[1]) > 1:  # drop the warm-up
+        times = {k: v[1:] for k, v in times.items()}
     one, many = statistics.median(times[1]), statistics.median(times[n])
     best = n if many < MARGIN * one else 1
     return Choice(best, f"measured on the first batch: 1 thread {one * 1e3:.3g} ms, "
                   f"{n} threads {many * 1e3:.3g} ms per step")
+
+
+def _timed(step: Callable[[], None], threads: int) -> float:
+    torch.set_num_threads(threads)
+    start = time.perf_counter()
+    step()
+    return time.perf_counter() - start
 
 
 def probe_step(model: nn.Module, task: Any, loss_fn: nn.Module, batch: Any
