@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint install clean bench
+.PHONY: demo test lint install clean bench chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,10 +17,14 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev,tensorboard,search,bench]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,tensorboard,search,bench,compress,export,serve]'
 	touch $@
 
 install: $(STAMP)
+
+# Debian's chromium for the report tests (installed only when missing)
+chromium:
+	@bash .ci/chromium
 
 demo: $(STAMP)
 	$(BIN)/archopt demo
@@ -29,7 +33,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 # pytest exit status 5 = no tests collected: a failure, said plainly
-test: $(DEV_STAMP) lint
+test: $(DEV_STAMP) lint chromium
 	@$(BIN)/pytest -n 2 --dist loadgroup || { s=$$?; [ $$s -ne 5 ] || \
 		echo "make test: pytest collected no tests (exit 5)" >&2; exit $$s; }
 

@@ -114,18 +114,19 @@ def report(args: argparse.Namespace) -> None:
           f"1 thread; Python {platform.python_version()}")
     print(f"{len(rows)} candidates, {rows[0]['steps']} training steps each; validation accuracy "
           f"from {acc.min():.3f} to {acc.max():.3f} (median {np.median(acc):.3f}); training "
-          f"{sum(r['train_wall_s'] for r in rows):.0f} s wall in all, proxies "
+          f"{sum(r['train_wall_s'] for r in rows):.0f} s wall and "
+          f"{sum(r['train_cpu_s'] for r in rows):.0f} s CPU in all, proxies "
           f"{sum(r['proxy_cpu_s'] for r in rows):.1f} s CPU in all.\n")
     k = 5
     best_k = np.sort(acc)[-k:].mean()
-    print(f"| score | Spearman rho | Kendall tau | mean val acc of its top {k} "
-          f"(best possible {best_k:.3f}, random {acc.mean():.3f}) |")
+    print(f"| score | Spearman rho (p) | Kendall tau | mean val acc of its top {k} "
+          f"(best possible {best_k:.3f}, all {acc.mean():.3f}) |")
     print("|---|---:|---:|---:|")
     for name in ("synflow", "naswot", "params"):
         s = np.array([r[name] for r in rows], dtype=float)
-        rho, tau = spearmanr(s, acc).statistic, kendalltau(s, acc).statistic
+        rho, tau = spearmanr(s, acc), kendalltau(s, acc).statistic
         top = acc[np.argsort(-s, kind="stable")[:k]].mean()
-        print(f"| {name} | {rho:.3f} | {tau:.3f} | {top:.3f} |")
+        print(f"| {name} | {rho.statistic:.3f} ({rho.pvalue:.3f}) | {tau:.3f} | {top:.3f} |")
 
 
 def main() -> None:

@@ -31,6 +31,12 @@ _API = {
     "fit": "archopt.train",
     "evaluate": "archopt.train",
     "profile": "archopt.report",
+    "report": "archopt.report",
+    "list_runs": "archopt.run_index",
+    "compare_runs": "archopt.run_compare",
+    "compress": "archopt.compress",
+    "export": "archopt.export",
+    "serve": "archopt.serve",
 }
 
 __all__ = sorted(_API)

@@ -33,3 +33,23 @@ def suggest(name: str, choices: object) -> str | None:
 
     close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+
+WARNINGS: list[str] = []   # every warning of this process, for a study to record with a trial
+
+
+def warn(where: str, what: str, hint: str | None = None) -> None:
+    """Print one ``warning: <where>: <what>`` line on stderr, for input that trains but may not
+    mean what the user thinks. Only rank 0 of a distributed run prints, and not a line its
+    launcher has printed already (``ARCHOPT_WARNED``); ``WARNINGS`` keeps every line."""
+    import os
+    import sys
+
+    line = f"warning: {where}: {what}" if where else f"warning: {what}"
+    if hint:
+        line += f"; {hint}"
+    WARNINGS.append(line)
+    said = os.environ.get("ARCHOPT_WARNED", "").split("\n")
+    if os.environ.get("RANK", "0") == "0" and line not in said:
+        print(line, file=sys.stderr, flush=True)

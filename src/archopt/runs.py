@@ -31,10 +31,13 @@ def new_run_dir(name: str, out: str | os.PathLike | None = None, root: str = "ru
                             "overwritten", "choose another --out, or pass --resume to continue it")
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = Path(root) / name / stamp
+        folder = Path(root) / name
+        if enclosing_run(folder / stamp) is not None:  # runs/NAME is itself a run (--out)
+            folder, stamp = Path(root), f"{name}-{stamp}"
+        path = folder / stamp
         i = 1
         while path.exists():
-            path = Path(root) / name / f"{stamp}-{i}"
+            path = folder / f"{stamp}-{i}"
             i += 1
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -45,6 +48,15 @@ def new_run_dir(name: str, out: str | os.PathLike | None = None, root: str = "ru
         raise UserError(str(path), f"cannot create the run directory ({exc.strerror})",
                         "choose a writable --out directory") from None
     return path
+
+
+def enclosing_run(path: Path) -> Path | None:
+    """The nearest folder above ``path`` that is a run directory (holds ``spec.yaml`` and
+    ``checkpoints/``), or None."""
+    for parent in Path(path).absolute().parents:
+        if (parent / "spec.yaml").is_file() and (parent / "checkpoints").is_dir():
+            return parent
+    return None
 
 
 def check_run_dir(path: str | os.PathLike) -> Path:

@@ -99,15 +99,31 @@ def _print_info(info: dict[str, Any]) -> None:
         print_table("class balance", ["class", *splits], table, caption)
 
 
+def options(config: Any) -> dict[str, str]:
+    """A registry entry's options: ``{field: "required" | "default <value>"}``."""
+    if config is None:
+        return {}
+    out = {}
+    for name, f in config.model_fields.items():
+        out[name] = "required" if f.is_required() else f"default {f.get_default()!r}"
+    return out
+
+
 def _list(args: argparse.Namespace) -> int:
     from archopt.cli.output import print_json, print_table
     from archopt.registry import AUGMENTATIONS, DATASETS
 
-    data = {"datasets": {n: DATASETS.get(n).doc for n in DATASETS.names()},
-            "augmentations": {n: AUGMENTATIONS.get(n).doc for n in AUGMENTATIONS.names()}}
+    data = {kind: {n: {"description": reg.get(n).doc, "options": options(reg.get(n).config)}
+                   for n in reg.names()}
+            for kind, reg in (("datasets", DATASETS), ("augmentations", AUGMENTATIONS))}
     if getattr(args, "json", False):
         print_json(data)
         return 0
-    print_table("datasets", ["name", "description"], list(data["datasets"].items()))
-    print_table("augmentations", ["name", "description"], list(data["augmentations"].items()))
+    for kind, entries in data.items():
+        rows = [(n, e["description"], ", ".join(
+            f"{k}*" if v == "required" else k for k, v in e["options"].items()) or "-")
+            for n, e in entries.items()]
+        print_table(kind, ["name", "description", "options (* required)"], rows,
+                    caption="`archopt data list --json` shows each option's default"
+                    if kind == "datasets" else None)
     return 0

@@ -16,9 +16,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("archopt.cli.train", "train a model from a spec (or resume a run)"),
     "eval": ("archopt.cli.eval", "re-evaluate a saved run on a split"),
     "profile": ("archopt.cli.profile", "parameters, FLOPs, memory and measured latency of a model"),
+    "compress": ("archopt.cli.compress", "prune, quantize (int8), QAT, distill a trained run; "
+                 "measured before and after"),
     "data": ("archopt.cli.data", "inspect datasets: `archopt data info NAME|SPEC`"),
     "models": ("archopt.cli.models", "list the registered model families and presets"),
+    "export": ("archopt.cli.export", "export a run as ONNX/TorchScript with a parity check"),
+    "serve": ("archopt.cli.serve", "serve a run or an exported model over HTTP (FastAPI)"),
     "demo": ("archopt.cli.demo", "train the MNIST-1D paper models and compare with the paper"),
+    "runs": ("archopt.cli.runs", "list runs, studies and compressions, or compare runs"),
+    "report": ("archopt.cli.report", "one self-contained HTML page for a run, study or several"),
 }
 
 

@@ -2,6 +2,7 @@
 
   archopt profile examples/models/cnn.yaml
   archopt profile examples/models/cnn.yaml --set model.channels=[8,8] --batch-size 64 --json
+  archopt profile runs/cnn-small/01-prune        # a run directory: the model as saved
 
 FLOPs are counted for one example by torch.utils.flop_counter (a multiply-add is 2 FLOPs);
 latency is measured (median of repeated runs, eval mode, inference mode), never derived.
@@ -14,7 +15,8 @@ from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", metavar="SPEC", help="an experiment spec (YAML)")
+    p.add_argument("spec", metavar="SPEC", help="an experiment spec (YAML), or a run directory "
+                   "(its saved model: pruned and int8 runs too)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
                    help="override a spec field, e.g. model.channels=[8,8]; repeatable")
     p.add_argument("--batch-size", type=int, default=256, metavar="N",
@@ -80,7 +82,7 @@ def print_summary(r: dict[str, Any]) -> None:
     rows = [
         ["model", r["model"]],
         ["data", f"{r['data']['kind']} {'x'.join(map(str, r['data']['input_shape']))}, "
-                 f"{r['data']['num_outputs']} outputs"],
+                 f"{outputs(r)}"],
         ["parameters", f"{r['params']:,} ({r['trainable_params']:,} trainable)"],
         [f"FLOPs per example{gen}", f"{human_count(r['flops'])} ({r['flops']:,})"],
         ["size (params + buffers)", human_bytes(r["size_bytes"])],
@@ -89,6 +91,30 @@ def print_summary(r: dict[str, Any]) -> None:
         ["latency batch 1", f"{lat['batch_1']:.3f} ms"],
         [f"latency batch {r['batch_N']}", f"{lat['batch_N']:.3f} ms "
                                           f"({lat['batch_N'] / r['batch_N']:.4f} ms/example)"],
+        *([["training memory (estimate)", train_memory(r["train_memory"])]]
+          if r.get("train_memory") else []),
         ["measured on", f"{r['device']}, {r['threads']} threads, median of {r['repeats']} runs"],
     ]
     table(f"profile: {r['name']}", ["", "value"], rows, right_from=2)
+
+
+def outputs(r: dict[str, Any]) -> str:
+    """What the model returns per example, in the task's words."""
+    n, task = r["data"]["num_outputs"], r.get("task")
+    shape = "x".join(map(str, r["data"]["input_shape"]))
+    if task == "reconstruction":
+        return f"reconstructs each input ({shape})"
+    if task == "generation":
+        return f"generates examples of {shape}"
+    if task == "classification":
+        return f"{n} classes"
+    return f"{n} target value{'s' if n != 1 else ''}"
+
+
+def train_memory(m: dict[str, Any]) -> str:
+    """'1.2 GiB (weights, gradients, adam state, activations at batch 64)'."""
+    parts = ["weights", "gradients"]
+    if m["optimizer_state"]:
+        parts.append(f"{m['optimizer']} state")
+    return (f"{human_bytes(m['total'])} ({', '.join(parts)}, activations at batch "
+            f"{m['batch_size']})")

@@ -7,8 +7,9 @@
   archopt train runs/try1/spec.yaml                     repeat a run exactly
   archopt train SPEC --nproc 2                          data parallel on 2 processes (torchrun)
 
-Prints a table of the final metrics per split and the run directory (--json: metrics.json and
-run_dir). Ctrl-C saves a checkpoint and says how to resume.
+Prints a table of the final metrics per split, the run directory and how to see its report
+(--report writes it; --json: metrics.json and run_dir). Ctrl-C saves a checkpoint and says how
+to resume.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
                    help="progress bar (terminal), one line per epoch, or auto")
+    p.add_argument("--report", action="store_true",
+                   help="write the run's HTML report (RUN_DIR/report.html) when it ends")
     d = p.add_argument_group("distributed (torchrun)")
     d.add_argument("--nproc", type=int, default=1, metavar="N", help="processes on this node")
     d.add_argument("--nnodes", type=int, default=1, metavar="N", help="number of nodes")
@@ -56,11 +59,21 @@ def load(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from archopt.errors import UserError
-    from archopt.train.loop import Interrupted
 
     if args.nproc < 1 or args.nnodes < 1:
         raise UserError("--nproc", "must be at least 1")
     spec = load(args)
+    try:
+        return _train(spec, args)
+    except UserError as err:  # an error about the model: the override or line that set it
+        from archopt.report.profile import locate
+
+        raise locate(err, args.spec, args.overrides) if args.spec else err from None
+
+
+def _train(spec: Any, args: argparse.Namespace) -> int:
+    from archopt.train.loop import Interrupted
+
     try:
         if args.nproc * args.nnodes > 1:
             code, result = run_distributed(spec, args)
@@ -75,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted at epoch {stop.epoch}, step {stop.step}; checkpoint saved.\n"
               f"  resume with: archopt train --resume {stop.run_dir}", file=sys.stderr)
         return 130
+    if args.report:
+        from archopt.report import report as write_report
+
+        result["report"] = str(write_report(result["run_dir"]))
     report(result, args)
     return 0
 
@@ -84,6 +101,7 @@ def run_distributed(spec: Any, args: argparse.Namespace) -> tuple[int, dict | No
     back metrics.json; (exit status, result or None). The launcher's statuses are in
     ``archopt.train.launch``."""
     import json
+    import os
 
     from archopt.train.fit import check_resume, prepare, prepare_run_dir
     from archopt.train.launch import launch
@@ -108,10 +126,14 @@ def run_distributed(spec: Any, args: argparse.Namespace) -> tuple[int, dict | No
                 "master_addr": args.master_addr, "master_port": args.master_port,
                 "rdzv_backend": args.rdzv_backend, "rdzv_endpoint": args.rdzv_endpoint,
                 "rdzv_id": args.rdzv_id}
+        from archopt.errors import WARNINGS
+
+        os.environ["ARCHOPT_WARNED"] = "\n".join(WARNINGS)  # said here: the workers stay quiet
         code = launch(str(run_dir), args.nproc, resume=args.resume is not None,
                       quiet=args.quiet, progress=args.progress, rdzv=rdzv,
                       commands=commands(run_dir, args))
     finally:
+        os.environ.pop("ARCHOPT_WARNED", None)
         if lock is not None:
             lock.release()
     metrics = run_dir / "metrics.json"
@@ -163,3 +185,7 @@ def report(result: dict, args: argparse.Namespace) -> None:
                 f"{result.get('train_time_s')} s")
     print(summary(result))
     print(f"run dir: {result['run_dir']}")
+    if "report" in result:
+        print(f"report: {result['report']}")
+    else:
+        print(f"report: archopt report {result['run_dir']}")

@@ -137,9 +137,9 @@ def describe_data(spec_or_name: DataSpec | Mapping[str, Any] | str, seed: int = 
             counts = torch.bincount(y, minlength=len(ds.class_names)).tolist()
             balance[name] = dict(zip(ds.class_names, counts))
         else:
-            yf = y.float()
-            balance[name] = {"mean": yf.mean(0).tolist(), "std": yf.std(0).tolist()
-                             if len(yf) > 1 else [0.0] * yf.shape[1]}
+            yf = y.double()  # the spread as normalization computes it (population std)
+            balance[name] = {"mean": yf.mean(0).tolist(),
+                             "std": yf.std(0, unbiased=False).tolist()}
     out["class_balance" if ds.task == "classification" else "target_stats"] = balance
     if ds.task != "classification":
         out["class_balance"] = None

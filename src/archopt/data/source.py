@@ -99,12 +99,26 @@ def from_arrays(
     """
     where = where or f"data ({name})"
     x_train, x_test = np.asarray(x_train), np.asarray(x_test)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     for part, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-        if len(x) == 0:
+        if x.ndim == 0 or len(x) == 0:
             raise UserError(where, f"the {part} split is empty", "check that the files hold data")
-        if len(x) != len(y):
-            raise UserError(where, f"the {part} split has {len(x)} inputs but {len(y)} targets",
+        if y.ndim == 0 or len(x) != len(y):
+            raise UserError(where, f"the {part} split has {len(x)} inputs but "
+                            f"{y.size if y.ndim == 0 else len(y)} targets",
                             "inputs and labels must have the same count")
+        check_values(x, f"the {part} inputs", where)
+        if task == "regression":
+            check_values(y, f"the {part} targets", where)
+    if (lengths_train is None) != (lengths_test is None):
+        given, missing = ("train", "test") if lengths_test is None else ("test", "train")
+        raise UserError(where, f"the {given} split has sequence lengths but the {missing} split "
+                        "has none", "give the true lengths of both splits, or of neither")
+    for part, x, ln in (("train", x_train, lengths_train), ("test", x_test, lengths_test)):
+        if ln is not None:
+            check_lengths(np.asarray(ln), x, part, where)
+    if task == "classification":
+        check_classes(y_train, y_test, class_names, where)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise UserError(where, f"test inputs have shape {tuple(x_test.shape[1:])} but train "
                         f"inputs {tuple(x_train.shape[1:])}",
@@ -114,21 +128,80 @@ def from_arrays(
         raise UserError(where, f"inputs with {x_train.ndim} dimensions (N, ...) are not image "
                         "(N,C,H,W), sequence (N,T,F) or tabular (N,F) data")
 
+    # native byte order, float32 inputs (a big-endian or float16 file is legal)
     def targets(y: np.ndarray) -> torch.Tensor:
         if task == "classification":
-            return torch.as_tensor(np.asarray(y), dtype=torch.int64)
+            return torch.as_tensor(np.asarray(y, dtype=np.int64))
         t = torch.as_tensor(np.asarray(y, dtype=np.float32))
         return t.reshape(len(t), -1)
 
     def lengths(v: np.ndarray | None) -> torch.Tensor | None:
-        return None if v is None else torch.as_tensor(np.asarray(v), dtype=torch.int64)
+        return None if v is None else torch.as_tensor(np.asarray(v, dtype=np.int64))
 
-    train = Split(torch.as_tensor(x_train, dtype=torch.float32).contiguous(), targets(y_train),
-                  lengths(lengths_train))
-    test = Split(torch.as_tensor(x_test, dtype=torch.float32).contiguous(), targets(y_test),
-                 lengths(lengths_test))
+    def inputs(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32))
+
+    train = Split(inputs(x_train), targets(y_train), lengths(lengths_train))
+    test = Split(inputs(x_test), targets(y_test), lengths(lengths_test))
     if task == "classification" and class_names is None:
         class_names = integer_class_names(np.asarray(y_train), np.asarray(y_test))
     return Dataset(name=name, kind=kind, task=task, input_shape=tuple(x_train.shape[1:]),
                    train=train, test=test, val=None,
                    class_names=list(class_names or []) if task == "classification" else [])
+
+
+def check_values(a: np.ndarray, what: str, where: str) -> None:
+    """A UserError for complex, non-numeric or NaN/infinite values (the first one located)."""
+    if np.iscomplexobj(a):
+        raise UserError(where, f"{what} are complex numbers",
+                        "store real values (e.g. the real and imaginary parts as two features)")
+    if a.dtype.kind not in "biuf":
+        raise UserError(where, f"{what} hold {a.dtype} values, not numbers")
+    if a.dtype.kind == "f":
+        bad = ~np.isfinite(a)
+        if bad.any():
+            first = int(np.argwhere(bad.reshape(len(a), -1).any(1))[0, 0])
+            raise UserError(where, f"{what} hold {int(bad.sum())} NaN or infinite values "
+                            f"(the first in example {first + 1})",
+                            "fill in or drop those examples before training")
+
+
+def check_lengths(lengths: np.ndarray, x: np.ndarray, part: str, where: str) -> None:
+    """Sequence lengths: one integer per example, each between 1 and the padded length T."""
+    if lengths.shape != (len(x),) or lengths.dtype.kind not in "iu":
+        raise UserError(where, f"the {part} lengths have shape {lengths.shape} and type "
+                        f"{lengths.dtype}; expected {len(x)} integers (one per example)")
+    if x.ndim != 3:
+        raise UserError(where, f"sequence lengths are given but the {part} inputs are not "
+                        f"sequences (N, T, F): shape {x.shape}")
+    bad = (lengths < 1) | (lengths > x.shape[1])
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise UserError(where, f"the {part} length of example {i + 1} is {int(lengths[i])}, "
+                        f"outside 1..{x.shape[1]} (the padded length)")
+
+
+def check_classes(y_train: np.ndarray, y_test: np.ndarray, class_names: list[str] | None,
+                  where: str) -> None:
+    """A classifier needs two classes in training; a class seen only in test gets a warning."""
+    from archopt.errors import warn
+
+    for part, y in (("train", y_train), ("test", y_test)):
+        if y.dtype.kind not in "iub" or (len(y) and int(y.min()) < 0):
+            raise UserError(where, f"the {part} class labels must be integers from 0; got "
+                            f"{y.dtype} values from {y.min()}")
+    names = class_names or integer_class_names(y_train, y_test)
+    top = max(int(y_train.max()), int(y_test.max()) if len(y_test) else 0)
+    if top >= len(names):
+        raise UserError(where, f"class label {top} but only {len(names)} class names",
+                        "labels must index the list of classes")
+    seen = np.unique(y_train)
+    if len(seen) < 2:
+        raise UserError(where, f"the training split holds one class only ('{names[int(seen[0])]}'"
+                        f", {len(y_train)} examples): there is nothing to tell apart",
+                        "a classifier needs examples of at least two classes")
+    only_test = sorted(set(np.unique(y_test).tolist()) - set(seen.tolist()))
+    if only_test:
+        shown = ", ".join(f"'{names[c]}' ({int((y_test == c).sum())})" for c in only_test[:5])
+        warn(where, f"class {shown} appears only in the test split; the model cannot learn it",
+             "add training examples of it")

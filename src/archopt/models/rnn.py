@@ -18,6 +18,7 @@ from archopt.data.dataset import DataShape
 from archopt.models.base import FamilyConfig, LengthAwareClassifier, head_layer
 from archopt.models.blocks import AttentionPool, dense_stack, masked_mean, padding_mask
 from archopt.models.blocks.act import ActName
+from archopt.models.blocks.padded_rnn import PaddedRNN
 from archopt.registry import MODELS
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -51,10 +52,17 @@ class RNNEncoder(nn.Module):
         width = cfg.hidden * self.dirs
         self.attn = AttentionPool(width) if cfg.pooling == "attention" else None
         self.out_features = width * steps if cfg.pooling == "flatten" else width
+        self.padded: PaddedRNN | None = None  # set by without_packing()
+
+    def without_packing(self) -> None:
+        """Compute variable-length batches without packing (same results; exportable)."""
+        self.padded = PaddedRNN(self.rnn)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         B, T, _ = x.shape
-        if lengths is not None:
+        if lengths is not None and self.padded is not None:
+            out, state = self.padded(x, lengths)
+        elif lengths is not None:
             packed = pack_padded_sequence(x, lengths.cpu().clamp(min=1), batch_first=True,
                                           enforce_sorted=False)
             out, state = self.rnn(packed)

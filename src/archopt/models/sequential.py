@@ -4,13 +4,16 @@ Each item is a one-key mapping ``{layer: params}`` (or a bare name for layers wi
 parameters)::
 
     layers:
-      - permute: [0, 2, 1]            # sequences arrive as (B, T, F); convs want (B, F, T)
       - conv1d: {out_channels: 25, kernel_size: 5, stride: 2, padding: 1}
       - relu
       - flatten
       - linear: {out_features: auto}  # auto = the data's number of classes / targets
 
-Layers see the data's own layout: image (B, C, H, W), sequence (B, T, F), tabular (B, F).
+Layers see the data's own layout: image (B, C, H, W), sequence (B, T, F), tabular (B, F),
+with one exception: when the first layer of a sequence model that cares about the layout is a
+1-D convolution or pooling, which read (B, C, T), the sequence is handed over as (B, F, T) (its
+F features are the channels, as the ``cnn`` family does; MNIST-1D is 1 channel of length 40).
+An explicit ``permute`` (or a ``linear``, ``lstm``, ``flatten``... first) keeps (B, T, F).
 Input sizes (``in_features``, ``in_channels``, ``num_features``, ``input_size``) are inferred by
 running a zero batch through the layers as they are built. ``lstm``/``gru``/``rnn`` read
 (B, T, F) and return ``output: last | all | mean``; ``residual`` wraps a sub-list and adds its
@@ -108,6 +111,11 @@ RANK = {"conv1d": 3, "conv2d": 4, "conv_transpose1d": 3, "conv_transpose2d": 4,
         "max_pool1d": 3, "max_pool2d": 4, "avg_pool1d": 3, "avg_pool2d": 4,
         "adaptive_avg_pool1d": 3, "adaptive_avg_pool2d": 4}
 LAYOUT = {3: "(B, C, T)", 4: "(B, C, H, W)"}
+# layers that read (B, C, T): a sequence model starting with one gets (B, F, T)
+CHANNELS_FIRST_1D = {"conv1d", "conv_transpose1d", "max_pool1d", "avg_pool1d",
+                     "adaptive_avg_pool1d", "adaptive_avg_pool"}
+# layers that do not care about the layout (elementwise)
+ELEMENTWISE = {"dropout"}
 RECURRENT = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 SPECIAL = ("batch_norm", "adaptive_avg_pool", "permute", "reshape", "residual", *RECURRENT)
 
@@ -230,11 +238,26 @@ def _build_list(items: list[Any], x: torch.Tensor, shape: DataShape, where: str
 
 def _misfit(exc: Exception, name: str, x: torch.Tensor, shape: DataShape, where: str
             ) -> UserError:
-    """A UserError for a layer that fails on its (probe) input."""
+    """A UserError for a layer that fails on its (probe) input, in the data's terms."""
     first = str(exc).strip().splitlines()[0]
-    if shape.kind == "sequence" and name.endswith("1d") and x.shape[1:] == shape.input_shape:
-        hint = "sequences are (B, T, F): add `- permute: [0, 2, 1]` before the first 1-D layer"
-    elif "kernel size" in first.lower():
+    dims = tuple(x.shape[1:])
+    if name in RANK and len(dims) in (2, 3):
+        what = (f"{dims[0]} channels of length {dims[1]}" if len(dims) == 2
+                else f"{dims[0]} channels of {dims[1]}x{dims[2]}")
+        reads = "(batch, channels, length)" if len(dims) == 2 else "(batch, channels, H, W)"
+        msg = f"reads {reads} and gets {what}"
+        if "kernel size" in first.lower() or "output size is too small" in first.lower():
+            msg += ": its kernel (with padding and dilation) is longer than the input"
+            hint = ("use a smaller kernel, less striding or pooling before it, or more "
+                    "padding")
+        else:
+            hint = "check this layer's sizes against its input"
+        if shape.kind == "sequence" and dims == tuple(shape.input_shape):
+            hint = (f"this sequence of {dims[0]} steps x {dims[1]} features reaches it as "
+                    f"(steps, features): remove the permute before it, or add "
+                    f"`- permute: [0, 2, 1]` to make the {dims[1]} features its channels")
+        return UserError(where, f"does not fit its input: {name} {msg}", hint)
+    if "kernel size" in first.lower():
         hint = "the kernel is larger than what is left of the input: use a smaller kernel, "\
                "less striding or pooling before it, or more padding"
     else:
@@ -242,9 +265,25 @@ def _misfit(exc: Exception, name: str, x: torch.Tensor, shape: DataShape, where:
     return UserError(where, f"does not fit its input {tuple(x.shape)}: {first}", hint)
 
 
+def channels_first(layers: list[Any], shape: DataShape) -> bool:
+    """Whether a sequence model's first layout-sensitive layer reads (B, C, T)."""
+    if shape.kind != "sequence":
+        return False
+    for item in layers:
+        name = item if isinstance(item, str) else next(iter(item)) if \
+            isinstance(item, dict) and len(item) == 1 else None
+        if name in ACTIVATIONS or name in ELEMENTWISE:
+            continue
+        return name in CHANNELS_FIRST_1D
+    return False
+
+
 def _build_sequential(cfg: SequentialConfig, shape: DataShape) -> Sequential:
     x = torch.zeros(2, *shape.input_shape)
-    layers = list(_build_list(cfg.layers, x, shape, "model.layers"))
+    first: list[nn.Module] = []
+    if channels_first(cfg.layers, shape):  # (B, T, F) -> (B, F, T): features are channels
+        first, x = [Permute([0, 2, 1])], x.permute(0, 2, 1)
+    layers = first + list(_build_list(cfg.layers, x, shape, "model.layers"))
     has_params = [i for i, m in enumerate(layers) if any(True for _ in m.parameters())]
     split = has_params[-1] if has_params else len(layers) - 1
     return Sequential(nn.Sequential(*layers[:split]), nn.Sequential(*layers[split:]))

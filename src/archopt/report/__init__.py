@@ -1,5 +1,23 @@
-"""Reports on models and runs: ``profile`` (parameters, FLOPs, memory, measured latency)."""
+"""Reports on models and runs: ``profile`` (parameters, FLOPs, memory, measured latency) and
+``report`` (one self-contained HTML page of a run, a study or several runs).
 
+``archopt.report(...)`` is both this package and the function: importing a submodule makes the
+package an attribute of ``archopt``, so the package itself is callable and calls ``report``.
+"""
+
+import sys
+import types
+from typing import Any
+
+from archopt.report.build import report
 from archopt.report.profile import count_flops, measure_latency, profile, profile_model
 
-__all__ = ["count_flops", "measure_latency", "profile", "profile_model"]
+__all__ = ["count_flops", "measure_latency", "profile", "profile_model", "report"]
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -164,11 +164,16 @@ def profile_model(model: nn.Module, shape: DataShape, batch_size: int = 256, rep
     """Parameters, FLOPs, memory, latency and the per-layer table of a built model."""
     was_training = model.training
     model.eval()
+    int8 = getattr(model, "onnx_int8", False)  # an ONNX Runtime int8 model (archopt compress)
     try:
         x1 = example_input(model, shape, 1)
-        total_flops, _ = count_flops(model, x1)
-        layers, activations, peak = layer_table(model, x1)
-        params = sum(p.numel() for p in model.parameters())
+        if int8:  # counted on the float model it was made from (see archopt.compress)
+            total_flops, params = 2 * model.structure["macs"], model.structure["params"]
+            layers, activations, peak = [], 0, 0
+        else:
+            total_flops, _ = count_flops(model, x1)
+            layers, activations, peak = layer_table(model, x1)
+            params = sum(p.numel() for p in model.parameters())
         model.to(device)
         latency = {
             "batch_1": measure_latency(model, example_input(model, shape, 1, device), repeats),
@@ -179,11 +184,14 @@ def profile_model(model: nn.Module, shape: DataShape, batch_size: int = 256, rep
         model.train(was_training)
     result = {
         "model": getattr(model, "spec", {}).get("name", type(model).__name__),
+        "task": getattr(model, "task", shape.task),
         "data": shape.to_dict(),
         "params": params,
-        "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "trainable_params": 0 if int8 else sum(
+            p.numel() for p in model.parameters() if p.requires_grad),
         "flops": total_flops,
-        "size_bytes": sum(_nbytes(t) for t in (*model.parameters(), *model.buffers())),
+        "size_bytes": len(model.onnx_bytes) if int8 else sum(
+            _nbytes(t) for t in (*model.parameters(), *model.buffers())),
         "activation_bytes": activations,
         "peak_activation_bytes": peak,
         "latency_ms": latency,
@@ -213,19 +221,32 @@ def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 
     from archopt.spec import Spec, load_spec
 
     overrides = list(overrides)
+    if isinstance(spec_or_path, str | os.PathLike) and os.path.isdir(spec_or_path):
+        return profile_run(spec_or_path, batch_size, repeats)
     if isinstance(spec_or_path, Spec):
         spec = spec_or_path if not overrides else load_spec(
             spec_or_path.model_dump(), overrides, validate_plugins=False)
     else:
         spec = load_spec(spec_or_path, overrides, validate_plugins=False)
     shape = load_data(spec.data, spec.seed).shape
-    try:
-        model = build_model(spec.model, shape, seed=spec.seed)
-    except UserError as err:
-        raise locate(err, spec_or_path, overrides) from None
+    from archopt.errors import warn
+    from archopt.report.memory import available_memory, check_memory, describe, estimate, gib
     from archopt.train.setup import resolve_device
 
     device = resolve_device(spec.device)
+    try:
+        # refuse what cannot even run (weights, then with the large batch), before building it
+        check_memory(spec, shape, device, batch_size=batch_size, training=False)
+        model = build_model(spec.model, shape, seed=spec.seed)
+        check_memory(spec, shape, device, batch_size=batch_size, training=False, model=model)
+    except UserError as err:
+        raise locate(err, spec_or_path, overrides) from None
+    train_memory = estimate(spec, shape, model=model)
+    free, _, has = available_memory(device)
+    if train_memory is not None and train_memory["total"] > free:
+        warn(locate(UserError("model", ""), spec_or_path, overrides).where,
+             f"training it would need about {describe(train_memory)}, more than the "
+             f"{gib(free)} {has} available", "`archopt train` will refuse it")
     threads = torch.get_num_threads()
     if spec.train.threads:  # measure with the threads the run would use
         torch.set_num_threads(spec.train.threads)
@@ -233,6 +254,9 @@ def profile(spec_or_path: Any, overrides: Iterable[str] = (), batch_size: int = 
         result = profile_model(model, shape, batch_size, repeats, device)
     finally:
         torch.set_num_threads(threads)
+    if train_memory is not None:
+        result["train_memory_bytes"] = train_memory["total"]
+        result["train_memory"] = train_memory
     return {"name": spec.name, **result}
 
 
@@ -246,9 +270,47 @@ def locate(err: Any, source: Any, overrides: list[str]) -> Any:
         key = text.partition("=")[0].strip()
         if path == key or path.startswith(key + "."):
             return UserError(f"--set {text}", err.what, err.hint)
+    for text in overrides:  # an error about the whole model: the override that set its size
+        key = text.partition("=")[0].strip()
+        if path == "model" and key.startswith("model."):
+            return UserError(f"--set {text}", err.what, err.hint)
     if isinstance(source, str | os.PathLike) and path.startswith("model"):
         _, node = read_yaml(source)
         line = line_of(node, [int(p) if p.isdigit() else p for p in path.split(".")])
         if line:
             return UserError(f"{source}:{line}: {path}", err.what, err.hint)
     return err
+
+
+def profile_run(run_dir: str | os.PathLike, batch_size: int = 256, repeats: int = 30
+                ) -> dict[str, Any]:
+    """Profile the model of a run directory as saved: its checkpoint rebuilt (pruned and int8
+    runs included), with the checkpoint's size on disk."""
+    import json
+    from pathlib import Path
+
+    from archopt.data import DataShape
+    from archopt.models.structure import rebuild
+    from archopt.runs import check_run_dir
+    from archopt.spec import load_spec
+    from archopt.train.checkpoint import load_checkpoint
+    from archopt.train.setup import resolve_device
+
+    path = check_run_dir(run_dir)
+    spec = load_spec(path / "spec.yaml", validate_plugins=False)
+    shape = DataShape.from_dict(json.loads((path / "data_shape.json").read_text()))
+    ckpt = path / "checkpoints" / "best.pt"
+    if not ckpt.is_file():
+        ckpt = path / "checkpoints" / "last.pt"
+    threads = torch.get_num_threads()
+    if spec.train.threads:  # before rebuilding: an ONNX Runtime session takes them at creation
+        torch.set_num_threads(spec.train.threads)
+    try:
+        model = rebuild(spec, shape, load_checkpoint(ckpt))
+        int8 = getattr(model, "onnx_int8", False)
+        device = "cpu" if int8 else resolve_device(spec.device)
+        result = profile_model(model, shape, batch_size, repeats, device)
+    finally:
+        torch.set_num_threads(threads)
+    return {"name": spec.name, "run_dir": str(path), "checkpoint": str(ckpt),
+            "checkpoint_bytes": Path(ckpt).stat().st_size, **result}

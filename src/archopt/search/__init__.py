@@ -13,6 +13,14 @@ from typing import Any
 
 _API = {
     "RegularizedEvolutionSampler": "archopt.search.evolution",
+    "Stages": "archopt.search.space",
+    "Families": "archopt.search.space",
+    "suggest_space": "archopt.search.space",
+    "set_path": "archopt.search.space",
+    "check_builds": "archopt.search.check",
+    "synflow": "archopt.search.proxies",
+    "naswot": "archopt.search.proxies",
+    "score_spec": "archopt.search.proxies",
 }
 
 __all__ = sorted(_API)

@@ -7,9 +7,9 @@ class by ``archopt.spec.resolve`` (see ``Registry.validate``). This module impor
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Strict(BaseModel):
@@ -103,6 +103,7 @@ class TrainSpec(Strict):
     metrics: list[str] | None = None                  # None: the task's default metrics
     eval_every: int = Field(1, ge=1)                  # validate every N epochs
     checkpoint_every_steps: int | None = Field(None, gt=0)  # also save last.pt every N steps
+    checkpoint_every_s: float = Field(60.0, ge=0.0)   # save last.pt this often (0: every epoch)
     final_train_pass: bool = False                    # metrics.json's train row from a full
     #                                                   pass (default: the epoch's running figures)
     amp: bool = True                                  # mixed precision on CUDA (ignored on CPU)
@@ -117,6 +118,120 @@ class TrainSpec(Strict):
         return v
 
 
+class FinetuneSpec(Strict):
+    """Training after a compression step, by the same trainer (``train`` applies otherwise)."""
+
+    epochs: int = Field(0, ge=0)                      # 0: no fine-tuning
+    lr: float | None = Field(None, gt=0.0)            # None: train.optimizer.lr
+
+
+class PruneTarget(Strict):
+    """Prune until the model is at most this big or this slow (exactly one field)."""
+
+    macs: float | None = Field(None, gt=0)            # multiply-adds per example
+    params: float | None = Field(None, gt=0)          # parameters
+    latency_ms: float | None = Field(None, gt=0)      # measured latency at batch 1
+
+    @model_validator(mode="after")
+    def _one(self) -> PruneTarget:
+        if sum(v is not None for v in (self.macs, self.params, self.latency_ms)) != 1:
+            raise ValueError("give exactly one of macs, params, latency_ms")
+        return self
+
+
+class PruneStep(Strict):
+    """Structured pruning (Torch-Pruning, channels removed) or unstructured masks."""
+
+    name: Literal["prune"]
+    method: Literal["structured", "unstructured"] = "structured"
+    importance: Literal["l1", "l2", "bn_scale", "taylor", "random"] = "l1"
+    ratio: float | None = Field(None, gt=0.0, lt=1.0)  # structured: share of channels removed
+                                                      # per layer; unstructured: sparsity
+    target: PruneTarget | None = None                 # or prune until a target is met
+    iterative_steps: int = Field(1, ge=1)             # prune in steps, fine-tuning between
+    finetune: FinetuneSpec = FinetuneSpec()           # after (each step of) pruning
+    global_pruning: bool = False                      # rank channels across layers
+    round_to: int | None = Field(None, gt=0)          # keep channel counts multiples of this
+    ignore: list[str] = []                            # module names never pruned (head always)
+
+    @model_validator(mode="after")
+    def _ratio_or_target(self) -> PruneStep:
+        if (self.ratio is None) == (self.target is None):
+            raise ValueError("give either ratio or target")
+        if self.method == "unstructured" and self.target is not None:
+            raise ValueError("unstructured pruning takes a ratio (the sparsity), not a target")
+        return self
+
+
+class QuantizeStep(Strict):
+    """Post-training int8 quantization (dynamic or static with calibration)."""
+
+    name: Literal["quantize"]
+    method: Literal["dynamic", "static"] = "dynamic"  # dynamic: Linear/LSTM/GRU; static: conv
+    calibration_batches: int = Field(10, gt=0)        # training batches seen by static observers
+
+
+class QATStep(Strict):
+    """Quantization-aware training: fine-tune with fake quantization, then convert to int8."""
+
+    name: Literal["qat"]
+    method: Literal["dynamic", "static"] = "static"   # the int8 conversion after training
+    calibration_batches: int = Field(10, gt=0)        # for static conversion
+    finetune: FinetuneSpec = FinetuneSpec(epochs=3)
+
+
+class DistillStep(Strict):
+    """Knowledge distillation of the current model (the teacher) into a student model."""
+
+    name: Literal["distill"]
+    student: dict[str, Any]                           # a model section: {name: cnn, ...}
+    temperature: float = Field(4.0, gt=0.0)           # softens both distributions
+    alpha: float = Field(0.9, ge=0.0, le=1.0)         # weight of the teacher's soft targets
+    epochs: int | None = Field(None, gt=0)            # None: train.epochs
+    lr: float | None = Field(None, gt=0.0)            # None: train.optimizer.lr
+
+
+Step = Annotated[PruneStep | QuantizeStep | QATStep | DistillStep, Field(discriminator="name")]
+STEPS = {"prune": PruneStep, "quantize": QuantizeStep, "qat": QATStep, "distill": DistillStep}
+
+
+class CompressSpec(Strict):
+    """Compression: the run to start from and the steps applied to it in order."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True,
+                              serialize_by_alias=True)
+
+    from_: str | None = Field(None, alias="from")     # a finished run; None: train the spec first
+    steps: list[Step]                                 # applied in order, one run dir each
+    threads: int | None = Field(1, gt=0)              # threads for the latency measurements
+    batch_size: int = Field(256, gt=0)                # the throughput batch that is measured
+    repeats: int = Field(30, gt=0)                    # timed runs per measurement (median)
+    sweep: list[float] = []                           # pruning ratios for the accuracy/latency
+                                                      # curve (each pruned from the start run)
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _known_steps(cls, v: Any) -> Any:
+        from archopt.errors import suggest
+
+        if isinstance(v, list) and not v:
+            raise ValueError("the step list is empty: give at least one of "
+                             + ", ".join(STEPS))
+        for i, step in enumerate(v if isinstance(v, list) else []):
+            name = step.get("name") if isinstance(step, dict) else None
+            if name not in STEPS:
+                hint = suggest(str(name), STEPS) or "steps are " + ", ".join(STEPS)
+                raise ValueError(f"step {i} has name {name!r}, not a known step ({hint})")
+        return v
+
+    @field_validator("sweep")
+    @classmethod
+    def _ratios(cls, v: list[float]) -> list[float]:
+        if any(not 0.0 < r < 1.0 for r in v):
+            raise ValueError("sweep ratios must lie in (0, 1)")
+        return v
+
+
 class Spec(Strict):
     """One experiment: data, model and training, plus the later stages' sections."""
 
@@ -126,6 +241,7 @@ class Spec(Strict):
     data: DataSpec
     model: ModelSpec
     train: TrainSpec = TrainSpec()
+    compress: CompressSpec | None = None              # archopt compress: steps from a run
 
     @field_validator("device")
     @classmethod

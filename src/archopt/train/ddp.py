@@ -68,6 +68,7 @@ def wrap(model: nn.Module, device: torch.device, world: int) -> nn.Module:
         return model
     from torch.nn.parallel import DistributedDataParallel
 
+    match_grad_layout(model)
     ids = [device.index] if device.type == "cuda" else None
     if getattr(model, "task", None) == "generation":
         return GANPair(DistributedDataParallel(model.generator, device_ids=ids),
@@ -119,6 +120,32 @@ def follow_parent(expected: int | None) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="archopt-parent-watch", daemon=True).start()
+
+
+def match_grad_layout(model: nn.Module) -> None:
+    """Give every gradient its parameter's exact strides, as DDP's buckets expect.
+
+    Some backward kernels (a conv1d weight with one input channel, ``(C, 1, K)``) return a
+    gradient laid out like the parameter except for the stride of a size-1 dimension. The
+    memory is the same, but DDP compares strides literally and, on a mismatch, copies the
+    gradient into its bucket through a strided path ("Grad strides do not match bucket view
+    strides"). A hook on each parameter re-views such a gradient with the parameter's strides
+    (no copy) before it is accumulated.
+    """
+    for p in model.parameters():
+        if p.requires_grad:
+            p.register_hook(_restride(p))
+
+
+def _restride(p: torch.Tensor) -> Any:
+    def hook(g: torch.Tensor) -> torch.Tensor:
+        if g.stride() == p.stride() or g.shape != p.shape:
+            return g
+        # the same layout up to size-1 dimensions: a view with the parameter's strides
+        if all(a == b for a, b, n in zip(g.stride(), p.stride(), g.shape) if n != 1):
+            return g.as_strided(g.shape, p.stride())
+        return g
+    return hook
 
 
 def finish(world: int) -> None:

@@ -7,12 +7,13 @@ What metrics.json holds, and which weights its figures come from, is ``archopt.t
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from archopt.errors import UserError
+from archopt.errors import UserError, warn
 from archopt.registry import CALLBACKS
+from archopt.report.memory import check_memory
+from archopt.run_status import run_status, track
 from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.resolve import check_plugins
@@ -63,15 +66,18 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
         run_path = prepare_run_dir(spec, p.data, out, resume and Path(resume), run_dir, rank)
         if world == 1 and lock is None and run_dir is None:
             lock = RunLock(run_path).acquire(what="--out")
-        return _train(spec, p, state, run_path, quiet, progress, callbacks, rank, world)
+        # run.json says running (then finished, killed or failed) while rank 0 holds its lock
+        with track(run_path, run_info(spec, p)) if rank == 0 else nullcontext():
+            return _train(spec, p, state, run_path, quiet, progress, callbacks, rank, world,
+                          resume)
     finally:
         if lock is not None:
             lock.release()
 
 
 def _train(spec: Spec, p: Prepared, state: dict | None, run_path: Path, quiet: bool,
-           progress: str | None, callbacks: list | None, rank: int, world: int
-           ) -> dict[str, Any]:
+           progress: str | None, callbacks: list | None, rank: int, world: int,
+           resume: Any = None) -> dict[str, Any]:
     """Steps 3-5 of ``fit``: the trainer, training, the final metrics."""
     # 3) the trainer and its callbacks, and the CPU threads (measured unless set)
     ddp.init(p.device, world)
@@ -81,6 +87,11 @@ def _train(spec: Spec, p: Prepared, state: dict | None, run_path: Path, quiet: b
     trainer.run_dir = run_path
     if state is not None:
         trainer.load_state_dict(state)
+        if finished(trainer) and rank == 0:
+            warn(f"--resume {resume}", f"the run is already complete ({trainer.epoch} "
+                 f"epochs, {trainer.global_step} steps); nothing more to train, the final "
+                 "metrics are evaluated again", "to train longer: --set train.epochs=N (or "
+                 "train.max_steps)")
     choice = pick_threads(spec, p, world, state and trainer.own_rank_state(state))
     trainer.threads = choice.threads
     if rank == 0 and spec.train.threads is None:  # spec.yaml repeats the run exactly
@@ -146,7 +157,11 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
 
     data = load_data(spec.data, spec.seed)
     shape = data.shape
+    # memory: weights, gradients and optimizer state before a byte is allocated, then with the
+    # activations of a batch measured on the built model
+    check_memory(spec, shape, device, processes_here(world))
     model = build_model(spec.model, shape, seed=spec.seed)
+    check_memory(spec, shape, device, processes_here(world), model=model)
     parts = setup.build_parts(spec, model, shape)
     ddp.check_world(world, spec.data.batch_size, len(data.train), parts.task)
     loader = Loader(data.train, spec.data.batch_size, shuffle=spec.data.shuffle, seed=spec.seed,
@@ -154,6 +169,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise UserError("data.batch_size", "leaves no training batch", "use a smaller batch")
+    if spec.data.batch_size > len(data.train) and rank == 0:
+        warn("data.batch_size", f"is {spec.data.batch_size} but the training split has only "
+             f"{len(data.train)} examples: every step trains on the whole split",
+             f"a batch size of {len(data.train)} or less says the same")
     epochs, total_steps = setup.resolve_length(t.epochs, t.max_steps, steps_per_epoch)
     val_loader = (Loader(data.val, spec.data.batch_size, shuffle=False, seed=spec.seed,
                          device=device) if data.val is not None and len(data.val) else None)
@@ -170,6 +189,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
         if val_loader is None and mon.startswith("val_"):
             mon = mon.replace("val_", "train_", 1)  # the loop falls back the same way
         setup.check_monitor(mon, keys, "train.scheduler.monitor")
+    if not t.compile:  # nothing is compiled: the optimizer need not import torch's compiler
+        from archopt.train.eager import no_compiler_imports
+
+        no_compiler_imports()
     augment = None
     if spec.data.augment:
         from archopt.data import build_augment
@@ -183,6 +206,18 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
                                                     total_steps)
     return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
                     total_steps, monitor, augment, channels_last, optimizers, schedulers)
+
+
+def finished(t: Trainer) -> bool:
+    """Whether a (resumed) trainer has nothing left to train."""
+    stopped = any(getattr(cb, "stopped_epoch", 0) for cb in t.callbacks)
+    return t.epoch >= t.epochs or t.global_step >= t.total_steps or stopped
+
+
+def processes_here(world: int) -> int:
+    """Training processes sharing this machine's memory (torchrun says how many per node)."""
+    local = os.environ.get("LOCAL_WORLD_SIZE", "")
+    return int(local) if local.isdigit() else world
 
 
 def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = True,
@@ -213,11 +248,22 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
         plan=setup.length_note(t.epochs, t.max_steps, p.steps_per_epoch))
 
 
+def run_info(spec: Spec, p: Prepared) -> dict[str, Any]:
+    """What run.json records about a run, so that `archopt runs` needs no checkpoint."""
+    return {"kind": "run", "name": spec.name, "model": spec.model.name, "task": p.parts.task.name,
+            "params": sum(q.numel() for q in p.model.parameters()), "monitor": p.monitor,
+            "device": str(p.device)}
+
+
 def check_resume(run_dir: Path, spec: Spec) -> dict[str, Any]:
     """The checkpoint to resume from, after checking the run and that the spec still fits."""
     from archopt.runs import check_run_dir
 
     check_run_dir(run_dir)
+    status, detail = run_status(run_dir)
+    if status == "running":
+        raise UserError(str(run_dir), f"is being trained right now ({detail})",
+                        "wait for it to end, or stop it first")
     saved = load_spec(run_dir / "spec.yaml", validate_plugins=False)
     setup.check_resumable(saved, spec, str(run_dir))
     path = run_dir / "checkpoints" / "last.pt"
@@ -266,7 +312,8 @@ def make_callbacks(spec: Spec, run_dir: Path | None, monitor: str, quiet: bool,
         cbs.append(CALLBACKS.build({"name": "progress"}, "callbacks", mode=progress or "auto"))
     mode = spec.train.early_stopping.mode if spec.train.early_stopping else "auto"
     cbs.append(CALLBACKS.build({"name": "checkpoint", "monitor": monitor, "mode": mode,
-                                "every_steps": spec.train.checkpoint_every_steps}, "callbacks"))
+                                "every_steps": spec.train.checkpoint_every_steps,
+                                "every_s": spec.train.checkpoint_every_s}, "callbacks"))
     return cbs
 
 
@@ -322,7 +369,6 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
             else ``last.pt``), ``best`` or ``last``.
     """
     from archopt.data import DataShape, Loader, load_data
-    from archopt.models import build_model
     from archopt.runs import check_run_dir
 
     path = check_run_dir(run_dir)
@@ -335,8 +381,9 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
                         f"but the run was trained on {saved_shape}", "the dataset changed")
     check_normalization(path / "normalization.json", data.normalization)
     state = load_checkpoint(ckpt)
-    model = build_model(spec.model, saved_shape, seed=spec.seed)
-    model.load_state_dict(state["model"])
+    from archopt.models.structure import rebuild
+
+    model = rebuild(spec, saved_shape, state)  # pruned and int8 runs too
     parts = setup.build_parts(spec, model, saved_shape)
     chosen = getattr(data, split, None)
     if chosen is None or len(chosen) == 0:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from archopt.registry import CALLBACKS, TASKS
+from archopt.train import eager
 from archopt.train.callbacks._base import Callback
 from archopt.train.schedulers import is_per_epoch
 from archopt.train.tasks import Task
@@ -84,7 +85,7 @@ def _clip_and_step(t: Any, opt: torch.optim.Optimizer, module: nn.Module) -> Non
     if t.clip_grad_norm is not None:
         t.scaler.unscale_(opt)
         nn.utils.clip_grad_norm_(module.parameters(), t.clip_grad_norm)
-    t.scaler.step(opt)
+    eager.step(opt, t.scaler)
 
 
 @TASKS.register("generation")

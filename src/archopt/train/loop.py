@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from archopt.train import divergence, eager
 from archopt.train.callbacks import call
 from archopt.train.checkpoint import wait_for_writes
 from archopt.train.metrics import compute
@@ -57,6 +58,8 @@ def _run(t: Trainer) -> None:
             t.step_in_epoch += 1
             t.global_step += 1
             check_finite(t, losses["loss"])
+            if t.first_loss is None:
+                divergence.note_first_loss(t, float(losses["loss"]))
             call(t.callbacks, "on_batch_end", t)
             if sync_interrupt(t):
                 t.acc.time_s += time.perf_counter() - start
@@ -73,6 +76,8 @@ def _run(t: Trainer) -> None:
             logs.update(evaluate_split(t.model, t.task, t.loss_fn, t.val_loader, t.metrics,
                                        "val_", t.autocast))
             call(t.callbacks, "on_validation_end", t, logs)
+        if t.task.name != "generation":  # adversarial losses rise and fall by design
+            divergence.check_epoch(t, logs)  # before the epoch's checkpoint is written
         step_plateau(t, logs)
         logs["lr"] = next(iter(t.optimizers.values())).param_groups[0]["lr"]
         logs["epoch_time_s"] = round(t.acc.time_s, 4)
@@ -107,7 +112,7 @@ def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.T
     if t.clip_grad_norm is not None:
         t.scaler.unscale_(opt)
         nn.utils.clip_grad_norm_(t.model.parameters(), t.clip_grad_norm)
-    t.scaler.step(opt)
+    eager.step(opt, t.scaler)
     t.scaler.update()
     sched = t.schedulers.get("main")
     if sched is not None and not is_per_epoch(sched):

@@ -15,7 +15,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch.optim import lr_scheduler as S
 
-from archopt.errors import UserError
+from archopt.errors import UserError, warn
 from archopt.registry import SCHEDULERS
 from archopt.spec.schema import SchedulerSpec
 
@@ -42,9 +42,12 @@ def build_scheduler(spec: SchedulerSpec | None, optimizer: torch.optim.Optimizer
         raise UserError(f"{where}.warmup_steps", f"cannot be combined with '{spec.name}': {why}",
                         "remove warmup_steps" + (" and set pct_start instead"
                                                  if spec.name == "onecycle" else ""))
-    if warm >= total_steps:
-        raise UserError(f"{where}.warmup_steps", f"is {warm} but the run has only {total_steps} "
-                        "optimizer steps", "use fewer warm-up steps or train longer")
+    if warm >= total_steps:  # a short trial of a long spec (--set train.max_steps=30)
+        capped = total_steps // 10
+        warn(f"{where}.warmup_steps", f"is {warm} but the run has only {total_steps} "
+             f"optimizer steps; warming up for {capped} steps (a tenth of the run) instead",
+             "set train.scheduler.warmup_steps to choose")
+        warm = capped
     main = SCHEDULERS.build({"name": spec.name, **spec.params()}, where, optimizer=optimizer,
                             steps_per_epoch=steps_per_epoch, total_steps=total_steps - warm)
     if warm == 0:
@@ -53,6 +56,22 @@ def build_scheduler(spec: SchedulerSpec | None, optimizer: torch.optim.Optimizer
     warmup = S.LinearLR(optimizer, start_factor=1.0 / (warm + 1), end_factor=1.0,
                         total_iters=warm)
     return S.SequentialLR(optimizer, [warmup, main], milestones=[warm])
+
+
+def scale_lr(optimizer: torch.optim.Optimizer, scheduler: object, factor: float) -> None:
+    """Multiply an optimizer's learning rates, and its schedule's, by ``factor``: a run resumed
+    with a new ``train.optimizer.lr`` continues its schedule from the new rate."""
+    for group in optimizer.param_groups:
+        for key in ("lr", "initial_lr", "max_lr", "min_lr"):
+            if isinstance(group.get(key), float | int):
+                group[key] = group[key] * factor
+    todo = [scheduler] if scheduler is not None else []
+    while todo:
+        sched = todo.pop()
+        todo += list(getattr(sched, "_schedulers", []))  # SequentialLR: warm-up, then main
+        for key in ("base_lrs", "_last_lr"):
+            if isinstance(getattr(sched, key, None), list):
+                setattr(sched, key, [v * factor for v in getattr(sched, key)])
 
 
 def is_per_epoch(scheduler: object) -> bool:

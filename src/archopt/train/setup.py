@@ -26,7 +26,10 @@ from archopt.train.tasks import Task, build_task
 
 # spec fields a resumed run may change (everything else must be as the run started)
 RESUMABLE = {"name", "device", "train.epochs", "train.max_steps", "train.checkpoint_every_steps",
-             "train.threads", "train.compile", "train.eval_every", "train.final_train_pass"}
+             "train.threads", "train.compile", "train.eval_every", "train.final_train_pass",
+             "train.checkpoint_every_s",
+             # a diverged run goes on from its last good checkpoint with a lower rate
+             "train.optimizer.lr", "train.optimizer.discriminator_lr", "train.clip_grad_norm"}
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -84,9 +87,10 @@ def check_resumable(saved: Spec, new: Spec, run_dir: str) -> None:
         if key in RESUMABLE or a.get(key) == b.get(key):
             continue
         raise UserError(f"--resume {run_dir}", f"{key} changed since the run started "
-                        f"(was {a.get(key)!r}, now {b.get(key)!r}); only epochs, max_steps "
-                        "and similar settings may change", "resume with the run's own spec "
-                        "(`archopt train --resume RUN_DIR`) or start a new run")
+                        f"(was {a.get(key)!r}, now {b.get(key)!r}); only epochs, max_steps, "
+                        "optimizer.lr, clip_grad_norm and similar settings may change",
+                        "resume with the run's own spec (`archopt train --resume RUN_DIR`) "
+                        "or start a new run")
 
 
 def resolve_length(epochs: int | None, max_steps: int | None, steps_per_epoch: int

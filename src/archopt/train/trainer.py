@@ -18,12 +18,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from archopt.errors import UserError
 from archopt.train.checkpoint import (
     rng_state,
     save_checkpoint,
     set_rng_state,
 )
+from archopt.train.divergence import diverged
+from archopt.train.schedulers import scale_lr
 
 
 @dataclass(eq=False)
@@ -139,6 +140,7 @@ class Trainer:
     interrupted: bool = False
     acc: Accumulator = field(default_factory=Accumulator)
     last_logs: dict[str, Any] = field(default_factory=dict)
+    first_loss: float | None = None            # the scale an exploding loss is measured by
 
     @property
     def is_main(self) -> bool:
@@ -159,7 +161,10 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks},
             "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
-            "global_step": self.global_step, "spec_hash": self.spec_hash,
+            "global_step": self.global_step,
+            "spec_hash": self.spec_hash, "first_loss": self.first_loss,
+            # the spec's learning rates: a resume with another train.optimizer.lr rescales
+            "base_lrs": {k: float(o.defaults["lr"]) for k, o in self.optimizers.items()},
             **self.rank_state(),
         }
 
@@ -174,6 +179,11 @@ class Trainer:
             o.load_state_dict(state["optimizers"][k])
         for k, s in self.schedulers.items():
             s.load_state_dict(state["schedulers"][k])
+        for k, o in self.optimizers.items():  # a new train.optimizer.lr on resume
+            old = state.get("base_lrs", {}).get(k)
+            if old and float(o.defaults["lr"]) != old:
+                scale_lr(o, self.schedulers.get(k), float(o.defaults["lr"]) / old)
+        self.first_loss = state.get("first_loss")
         self.scaler.load_state_dict(state["scaler"])
         for cb in self.callbacks:
             if cb.key in state["callbacks"]:
@@ -229,7 +239,5 @@ def check_finite(t: Trainer, loss: torch.Tensor, force: bool = False) -> None:
     if not force and t.device.type != "cpu" and t.global_step % 25:
         return
     if not bool(torch.isfinite(loss)):
-        raise UserError(f"epoch {t.epoch + 1}, step {t.global_step}",
-                        f"the training loss became {float(loss)}",
-                        "lower train.optimizer.lr, or set train.clip_grad_norm (e.g. 1.0); "
-                        "the last good checkpoint is kept")
+        raise diverged(t, f"epoch {t.epoch + 1}, step {t.global_step}",
+                       f"the training loss became {float(loss)}")

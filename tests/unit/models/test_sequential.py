@@ -65,9 +65,12 @@ def test_auto_output_residual_embedding_and_recurrent_outputs() -> None:
 
 @pytest.mark.parametrize("layers, where, words", [
     ([{"conv2d": {"out_channels": 4, "kernel_size": 3}}], "model.layers.0.conv2d", "(B, C, H, W)"),
-    ([{"conv1d": {"out_channels": 4, "kernel_size": 3}}], "model.layers.0.conv1d", "permute"),
     ([{"permute": [0, 2, 1]}, {"conv1d": {"out_channels": 4, "kernel_size": 41}}],
-     "model.layers.1.conv1d", "Kernel size"),
+     "model.layers.1.conv1d", "1 channels of length 40: its kernel"),
+    ([{"conv1d": {"out_channels": 4, "kernel_size": 41}}], "model.layers.0.conv1d",
+     "1 channels of length 40: its kernel"),
+    ([{"permute": [0, 1, 2]}, {"conv1d": {"out_channels": 4, "kernel_size": 3}}],
+     "model.layers.1.conv1d", "40 steps x 1 features reaches it as (steps, features)"),
     ([{"linar": {"out_features": 10}}], "model.layers.0.linar", "linear"),
     ([{"linear": {"out_feature": 10}}], "model.layers.0.linear.out_feature", "out_features"),
     ([{"linear": {"in_features": 3, "out_features": 10}}], "model.layers.0.linear.in_features",
@@ -88,3 +91,36 @@ def test_layer_errors_name_the_layer(layers: list, where: str, words: str) -> No
         build_model({"name": "sequential", "layers": layers}, MNIST1D)
     assert err.value.where == where
     assert words in f"{err.value.what} {err.value.hint}"
+
+
+PAPER_CNN = [  # the MNIST-1D paper's CNN as its paper and a PyTorch user write it: no permute
+    {"conv1d": {"out_channels": 25, "kernel_size": 5, "stride": 2, "padding": 1}}, "relu",
+    {"conv1d": {"out_channels": 25, "kernel_size": 3, "stride": 2, "padding": 1}}, "relu",
+    {"conv1d": {"out_channels": 25, "kernel_size": 3, "stride": 2, "padding": 1}}, "relu",
+    "flatten", {"linear": {"out_features": 10}}]
+
+
+@pytest.mark.parametrize("layers", [PAPER_CNN, [{"permute": [0, 2, 1]}, *PAPER_CNN],
+                                    ["dropout", *PAPER_CNN]])
+def test_a_1d_cnn_on_sequences_takes_features_as_channels(layers: list) -> None:
+    """(B, T, F) sequences reach a first conv1d as (B, F, T); an explicit permute still works."""
+    seq = build_model({"name": "sequential", "layers": layers}, MNIST1D, seed=0)
+    ref = build_model({"name": "mnist1d_cnn"}, MNIST1D, seed=1)
+    assert sum(p.numel() for p in seq.parameters()) == 5_210
+    with torch.no_grad():
+        for a, b in zip(seq.parameters(), ref.parameters(), strict=True):
+            a.copy_(b)
+    x = torch.randn(4, 40, 1)
+    torch.testing.assert_close(seq.eval()(x), ref.eval()(x))
+
+
+def test_multichannel_sequences_and_time_major_layers_keep_their_layout() -> None:
+    shape = DataShape("sequence", (30, 3), "classification", 2)   # 30 steps x 3 features
+    conv = build_model({"name": "sequential", "layers": [
+        {"conv1d": {"out_channels": 8, "kernel_size": 3}}, "flatten",
+        {"linear": {"out_features": "auto"}}]}, shape)
+    assert conv.features[1].in_channels == 3                      # features are channels
+    rnn = build_model({"name": "sequential", "layers": [
+        {"gru": {"hidden_size": 4}}, {"linear": {"out_features": "auto"}}]}, shape)
+    assert rnn.features[0].rnn.input_size == 3                   # (B, T, F) as given
+    assert conv(torch.randn(2, 30, 3)).shape == rnn(torch.randn(2, 30, 3)).shape == (2, 2)

@@ -62,3 +62,52 @@ def test_metric_that_does_not_fit_the_task_is_an_error():
 def test_monitor_mode():
     assert monitor_mode("val_accuracy") == "max" and monitor_mode("val_loss") == "min"
     assert monitor_mode("val_loss", "max") == "max"
+
+
+CLASSIFICATION = ["accuracy", "top2_accuracy", "top3_accuracy", "top5_accuracy",
+                  "confusion_matrix"] + [f"{k}_{a}" for k in ("precision", "recall", "f1")
+                                         for a in ("macro", "micro", "weighted")]
+
+
+def sklearn_classification(name, logits, y):
+    """scikit-learn's value of a classification metric (the reference)."""
+    c = logits.shape[1]
+    labels = np.arange(c)
+    pred = logits.argmax(1)
+    if name == "accuracy":
+        return skm.accuracy_score(y, pred)
+    if name.startswith("top"):
+        k = int(name[3])
+        return 1.0 if c <= k else skm.top_k_accuracy_score(y, logits, k=k, labels=labels)
+    if name == "confusion_matrix":
+        return skm.confusion_matrix(y, pred, labels=labels).tolist()
+    kind, avg = name.split("_")
+    fn = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}[kind]
+    return fn(y, pred, average=avg, labels=labels, zero_division=0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_torch_metrics_equal_sklearn_on_random_data(seed):
+    g = np.random.default_rng(seed)
+    n, c = int(g.integers(1, 300)), int(g.integers(2, 12))
+    logits = g.normal(size=(n, c)).astype(np.float32)
+    # some classes absent from the targets, or from the predictions (zero division)
+    y = g.integers(0, max(1, c - int(g.integers(0, 3))), size=n)
+    if seed % 3 == 0:
+        logits[:, 0] -= 10.0
+    got = compute(CLASSIFICATION, torch.from_numpy(logits), torch.from_numpy(y))
+    for name in CLASSIFICATION:
+        want = sklearn_classification(name, logits, y)
+        assert got[name] == (want if name == "confusion_matrix" else pytest.approx(want, abs=1e-12))
+    # regression: several columns, one of them constant (r2's special cases)
+    t = g.normal(size=(n, 3))
+    t[:, 2] = 1.5
+    p = t + g.normal(scale=0.3, size=(n, 3))
+    if seed % 2:
+        p[:, 2] = 1.5
+    got = compute(["mse", "mae", "r2"], torch.from_numpy(p).float(), torch.from_numpy(t))
+    p32 = p.astype(np.float32).astype(np.float64)
+    assert got["mse"] == pytest.approx(skm.mean_squared_error(t, p32), rel=1e-12)
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(t, p32), rel=1e-12)
+    assert got["r2"] == pytest.approx(skm.r2_score(t, p32), rel=1e-12, abs=1e-12)
+

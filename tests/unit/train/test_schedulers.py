@@ -7,7 +7,7 @@ import torch
 
 from archopt.errors import UserError
 from archopt.spec.schema import SchedulerSpec
-from archopt.train.schedulers import build_scheduler
+from archopt.train.schedulers import build_scheduler, scale_lr
 
 
 def lrs(spec, steps, spe=10, total=100, lr=1.0, opt_name="sgd"):
@@ -56,7 +56,6 @@ def test_onecycle_peaks_at_max_lr():
 @pytest.mark.parametrize("spec,where", [
     ({"name": "onecycle", "warmup_steps": 5}, "train.scheduler.warmup_steps"),
     ({"name": "plateau", "warmup_steps": 5}, "train.scheduler.warmup_steps"),
-    ({"name": "cosine", "warmup_steps": 100}, "train.scheduler.warmup_steps"),
     ({"name": "multistep", "milestones": [3, 2]}, "train.scheduler.milestones"),
     ({"name": "multistep", "milestones": [20]}, "train.scheduler.milestones"),
     ({"name": "step"}, "train.scheduler.step_size"),
@@ -66,6 +65,28 @@ def test_conflicting_settings_are_user_errors(spec, where):
     with pytest.raises(UserError) as e:
         lrs(spec, 1)
     assert e.value.where == where
+
+
+def test_a_warmup_longer_than_the_run_is_capped_with_a_warning(capsys):
+    got = lrs({"name": "cosine", "warmup_steps": 500}, 30, total=30)
+    err = capsys.readouterr().err
+    assert "warning: train.scheduler.warmup_steps: is 500" in err and "3 steps" in err
+    assert got[0] == pytest.approx(1.0 / 4) and max(got) == pytest.approx(1.0)  # 3-step warm-up
+
+
+def test_scale_lr_rescales_the_rate_and_its_schedule():
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=1.0)
+    sched = build_scheduler(SchedulerSpec(name="cosine", warmup_steps=2), opt, 10, 20)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    before = opt.param_groups[0]["lr"]
+    scale_lr(opt, sched, 0.1)
+    assert opt.param_groups[0]["lr"] == pytest.approx(before * 0.1)
+    opt.step()
+    sched.step()
+    assert opt.param_groups[0]["lr"] < before * 0.1  # the cosine goes on, from the new rate
 
 
 def test_plateau_reduces_after_patience():

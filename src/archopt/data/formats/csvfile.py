@@ -38,6 +38,8 @@ class CSVConfig(BaseModel):
     task: Literal["auto", "classification", "regression"] = "auto"  # auto: text or few
     #                                             distinct integer values classify
     delimiter: str = ","                        # the field separator
+    encoding: str = "utf-8"                     # the files' text encoding (latin-1, cp1252,
+    #                                             ...); a UTF-8 byte-order mark is skipped
     max_classes: int = Field(20, ge=2)          # auto: integer targets with at most this many
     #                                             distinct values are classes
 
@@ -45,13 +47,24 @@ class CSVConfig(BaseModel):
 class _Table:
     """A CSV file's header and rows, with their line numbers."""
 
-    def __init__(self, path: Path, delimiter: str) -> None:
+    def __init__(self, path: Path, delimiter: str, encoding: str = "utf-8") -> None:
         self.path = path
+        enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
         try:
-            with open(path, newline="", encoding="utf-8-sig") as f:
+            with open(path, newline="", encoding=enc) as f:
                 rows = list(csv.reader(f, delimiter=delimiter))
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except LookupError:
+            raise UserError("data.encoding", f"unknown text encoding '{encoding}'",
+                            "use utf-8, latin-1, cp1252, ...") from None
+        except UnicodeDecodeError as exc:
+            raise UserError(str(path), f"is not {encoding} text (byte {exc.start}: "
+                            f"{exc.object[exc.start:exc.start + 1]!r})",
+                            "a CSV file is text: if it is, set data.encoding (e.g. latin-1)"
+                            ) from None
+        except csv.Error as exc:
             raise UserError(str(path), f"not a readable CSV text file ({exc})") from None
+        if any("\0" in c for _, r in zip(range(50), rows) for c in r):
+            raise UserError(str(path), "holds NUL bytes: not a CSV text file")
         rows = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
         if not rows:
             raise UserError(str(path), "the file is empty", "a header row and data rows expected")
@@ -145,8 +158,9 @@ def _task(cfg: CSVConfig, values: list[str]) -> str:
 @DATASETS.register("csv", config=CSVConfig)
 def csv_dataset(cfg: CSVConfig, **_: Any) -> Dataset:
     """Tabular data from a CSV file (and optionally a separate test file)."""
-    train = _Table(existing(cfg.path, where="data.path"), cfg.delimiter)
-    test = _Table(existing(cfg.test, where="data.test"), cfg.delimiter) if cfg.test else None
+    train = _Table(existing(cfg.path, where="data.path"), cfg.delimiter, cfg.encoding)
+    test = (_Table(existing(cfg.test, where="data.test"), cfg.delimiter, cfg.encoding)
+            if cfg.test else None)
     y_all = train.column(cfg.target)
     _targets(y_all, train)
     task = _task(cfg, y_all)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from archopt.data.dataset import Dataset
 from archopt.data.images import decode_image
-from archopt.data.source import existing, fixed_split, from_arrays
+from archopt.data.source import check_classes, existing, fixed_split, from_arrays
 from archopt.data.streaming import streaming_dataset
 from archopt.errors import UserError
 from archopt.registry import DATASETS
@@ -98,6 +98,7 @@ def imagefolder(cfg: ImageFolderConfig, **_: Any) -> Dataset:
         te_files, te_y = [files[i] for i in te], [ys[i] for i in te]
     size = image_size(cfg, tr_files[0])
     if not cfg.in_memory:
+        check_classes(np.asarray(tr_y), np.asarray(te_y), classes, str(root))
         return streaming_dataset(root.name, tr_files, tr_y, te_files, te_y, classes, size, cfg)
     x_tr, x_te = decode_all(tr_files, size, cfg), decode_all(te_files, size, cfg)
     return from_arrays(root.name, "image", "classification", x_tr, np.asarray(tr_y), x_te,

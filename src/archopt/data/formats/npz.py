@@ -43,8 +43,19 @@ def infer_task(y: np.ndarray) -> str:
 def npz(cfg: NPZConfig, **_: Any) -> Dataset:
     """Arrays from a NumPy .npz archive."""
     p = existing(cfg.path, where="data.path")
+    if bool(cfg.lengths_train) != bool(cfg.lengths_test):
+        given, missing = (("lengths_train", "lengths_test") if cfg.lengths_train
+                          else ("lengths_test", "lengths_train"))
+        raise UserError(f"data.{missing}", f"is not set but data.{given} is: the {missing[8:]} "
+                        "split would be read without its sequence lengths",
+                        f"name the array of {missing[8:]} lengths too (data.{missing})")
     try:
-        with np.load(p, allow_pickle=False) as f:
+        with open(p, "rb") as fh:  # our handle: closed however numpy fails
+            f = np.load(fh, allow_pickle=False)
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise UserError(str(p), "holds a single .npy array, not an .npz archive",
+                                "save the splits with numpy.savez(path, x_train=..., "
+                                "y_train=..., x_test=..., y_test=...)")
             names = list(f.files)
             wanted = [cfg.x_train, cfg.y_train, cfg.x_test, cfg.y_test,
                       *(n for n in (cfg.lengths_train, cfg.lengths_test) if n)]
@@ -54,7 +65,7 @@ def npz(cfg: NPZConfig, **_: Any) -> Dataset:
                                 f"(it has: {', '.join(names) or 'nothing'})",
                                 "name the arrays with data.x_train, data.y_train, ...")
             a = {n: f[n] for n in wanted}
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise UserError(str(p), f"not a readable .npz archive ({exc})") from None
     x_tr, y_tr, x_te, y_te = (a[n] for n in (cfg.x_train, cfg.y_train, cfg.x_test, cfg.y_test))
     kind = None if cfg.kind == "auto" else cfg.kind

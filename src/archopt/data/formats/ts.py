@@ -70,7 +70,7 @@ class TSFile:
 
     def _parse(self) -> None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8-sig")  # a byte-order mark is skipped
         except UnicodeDecodeError:
             raise UserError(str(self.path), "not a .ts text file (not UTF-8)") from None
         in_data = False

@@ -2,14 +2,20 @@
 best epoch so far by the monitored value (none when ``monitor`` is None: a GAN's losses do not
 rank its generators).
 
-``last.pt`` is written at the end of every epoch (and every ``checkpoint_every_steps`` steps);
-``best.pt`` is written with it whenever the best epoch changed. The best weights are also kept
-in memory (``best_weights``), so the run's headline metrics need no file.
+``last.pt`` is written when ``every_s`` seconds have passed since the last one (checked after
+every step, so also mid-epoch), every ``every_steps`` steps, and at the end of the run
+(``every_s: 0``: at the end of every epoch). Serializing a checkpoint every epoch costs a run of
+short epochs (MNIST-1D: 40 steps) several percent; on a time interval it costs nothing, and a
+killed run still resumes exactly, from at most ``every_s`` seconds back. Ctrl-C and SIGTERM
+always save (the loop's ``Interrupted``). ``best.pt`` is written with ``last.pt`` whenever the
+best epoch changed; the best weights are kept in memory meanwhile (``best_weights``), so the
+run's headline metrics need no file.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +33,7 @@ class CheckpointConfig(BaseModel):
     monitor: str | None = "val_loss"                   # history key that decides best.pt
     mode: str = "auto"                                 # min | max | auto
     every_steps: int | None = Field(None, gt=0)        # also save last.pt every N steps
+    every_s: float = Field(60.0, ge=0.0)               # save last.pt this often (0: every epoch)
 
 
 class Checkpoint(Callback):
@@ -35,15 +42,20 @@ class Checkpoint(Callback):
     key = "checkpoint"
 
     def __init__(self, cfg: CheckpointConfig) -> None:
-        self.monitor, self.every_steps = cfg.monitor, cfg.every_steps
+        self.monitor, self.every_steps, self.every_s = cfg.monitor, cfg.every_steps, cfg.every_s
+        self._saved_at = time.monotonic()
         self.mode = monitor_mode(cfg.monitor, cfg.mode) if cfg.monitor else "min"
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch, self.best_step = 0, 0
         self.best_weights: dict[str, Any] | None = None  # a copy, on the model's device
         self._best_saved = True                          # best.pt holds best_weights
 
+    def on_fit_start(self, trainer: Any) -> None:
+        self._saved_at = time.monotonic()
+
     def on_batch_end(self, trainer: Any) -> None:
-        if self.every_steps and trainer.global_step % self.every_steps == 0:
+        if (self.every_steps and trainer.global_step % self.every_steps == 0) or \
+                (self.every_s and time.monotonic() - self._saved_at >= self.every_s):
             self.save(trainer)
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
@@ -54,7 +66,10 @@ class Checkpoint(Callback):
             self.best_weights = {k: v.detach().clone()
                                  for k, v in trainer.model.state_dict().items()}
             self._best_saved = False
-        self.save(trainer)
+        ending = (trainer.epoch >= trainer.epochs or trainer.global_step >= trainer.total_steps
+                  or trainer.should_stop)
+        if ending or not self.every_s or time.monotonic() - self._saved_at >= self.every_s:
+            self.save(trainer)
 
     def save(self, trainer: Any) -> None:
         """``last.pt``, and ``best.pt`` first when the best epoch changed since the last save."""
@@ -63,6 +78,7 @@ class Checkpoint(Callback):
                               self.best_step)
             self._best_saved = True
         trainer.save_last()
+        self._saved_at = time.monotonic()
 
     def best_state(self, trainer: Any) -> dict[str, Any] | None:
         """The best epoch's weights (from memory, or ``best.pt`` after a resume); None if no

@@ -1,0 +1,222 @@
+"""The compression targets of issue #11, measured: each case trains its start model (fewer epochs
+than the gallery: the machine is shared), runs `archopt.compress`, and prints one table row per
+step with the figures from its report.json. Latency: 1 thread, median of interleaved runs.
+
+  .venv/bin/python benchmarks/compress/bench_compress.py                 # every case
+  .venv/bin/python benchmarks/compress/bench_compress.py cnn mlp torchao  # some of them
+
+Cases: cnn, resnet, digits_resnet (structured pruning to half the MACs, then int8 and QAT on the
+CNN), qat (PTQ vs QAT on the dense CNN only), mlp, gru (dynamic int8), distill (digits ResNet ->
+small MLP, and the MLP alone), sweep (ratios 0.2-0.8, l1 vs random), torchao (torchao eager
+int8 vs ONNX Runtime, MLP).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "runs" / "bench-compress"
+GALLERY = ROOT / "examples" / "gallery"
+
+
+def gallery(name: str, epochs: int) -> dict[str, Any]:
+    spec = yaml.safe_load((GALLERY / name).read_text())
+    spec["train"]["epochs"] = epochs
+    spec["name"] = f"bench-{Path(name).stem}"
+    return spec
+
+
+def train(spec: dict[str, Any], name: str) -> Path:
+    import archopt
+
+    run = OUT / name / "start"
+    if (run / "metrics.json").is_file():
+        return run
+    if (run / "checkpoints" / "last.pt").is_file():  # killed earlier: resume
+        archopt.fit(archopt.load_spec(spec), resume=run, quiet=True)
+    else:
+        archopt.fit(archopt.load_spec(spec), out=run, quiet=True)
+    return run
+
+
+def macs_of(run: Path) -> int:
+    from archopt.compress.measure import counts
+    from archopt.compress.pipeline import load_run
+    from archopt.report.profile import example_input
+
+    spec, data, state, model = load_run(run)
+    return counts(model, example_input(model, data.shape, 1))["macs"]
+
+
+def compress(spec: dict[str, Any], run: Path, name: str, steps: list, **extra: Any) -> dict:
+    import archopt
+
+    out = OUT / name / "compress"
+    spec = {**spec, "compress": {"threads": 1, "repeats": 30, "steps": steps, **extra}}
+    if (out / "report.json").is_file():
+        return json.loads((out / "report.json").read_text())
+    if out.exists():
+        return archopt.compress(spec, resume=out, quiet=True)
+    return archopt.compress(spec, source=run, out=out, quiet=True)
+
+
+def row(case: str, s: dict[str, Any]) -> str:
+    b, a, r = s["before"], s["after"], s["ratios"]
+    ort = s.get("others", {}).get("onnxruntime_fp32")
+    extra = ""
+    if ort:
+        la, lo = a["latency_ms"], ort["latency_ms"]
+        extra = (f" int8/ORT-fp32: b1 {la['batch_1'] / lo['batch_1']:.2f}x,"
+                 f" bN {la['batch_N'] / lo['batch_N']:.2f}x")
+    return (f"| {case} | {s['step']['name']} | {b['macs']:,} -> {a['macs']:,} ({r['macs']:.2f}x) "
+            f"| {r['params']:.2f}x | {r['size_bytes']:.2f}x | {r['latency_batch_1']:.2f}x "
+            f"| {r['latency_batch_N']:.2f}x | {100 * b['metric_value']:.1f} -> "
+            f"{100 * a['metric_value']:.1f} ({100 * r['metric_change']:+.1f}) |{extra}")
+
+
+def prune_case(case: str, file: str, epochs: int, ft: int) -> list[str]:
+    spec = gallery(file, epochs)
+    run = train(spec, case)
+    half = macs_of(run) / 2
+    steps = [{"name": "prune", "target": {"macs": half}, "finetune": {"epochs": ft}}]
+    if case == "cnn":
+        steps += [{"name": "quantize", "method": "static"}]
+    report = compress(spec, run, case, steps)
+    rows = [row(case, s) for s in report["steps"]]
+    if case == "cnn":  # PTQ and QAT of the dense CNN, side by side
+        q = compress(spec, run, "cnn-ptq", [{"name": "quantize", "method": "static"}])
+        rows.append(row("cnn (dense)", q["steps"][0]))
+        qat = compress(spec, run, "cnn-qat", [{"name": "qat", "method": "static",
+                                               "finetune": {"epochs": 3, "lr": 0.0005}}])
+        rows.append(row("cnn (dense)", qat["steps"][0]))
+    return rows
+
+
+def qat_case() -> list[str]:
+    """Static int8 of the dense CNN, post-training (PTQ) and after 3 epochs of QAT."""
+    spec = gallery("mnist1d_cnn.yaml", 30)
+    run = train(spec, "cnn")
+    q = compress(spec, run, "cnn-ptq", [{"name": "quantize", "method": "static"}])
+    qat = compress(spec, run, "cnn-qat", [{"name": "qat", "method": "static",
+                                           "finetune": {"epochs": 3, "lr": 0.0005}}])
+    return [row("cnn PTQ", q["steps"][0]), row("cnn QAT", qat["steps"][0])]
+
+
+def int8_case(case: str, file: str, epochs: int) -> list[str]:
+    spec = gallery(file, epochs)
+    run = train(spec, case)
+    report = compress(spec, run, case, [{"name": "quantize", "method": "dynamic"}])
+    return [row(case, s) for s in report["steps"]]
+
+
+def distill_case() -> list[str]:
+    import archopt
+
+    teacher = gallery("digits_resnet.yaml", 30)
+    run = train(teacher, "distill")
+    student = {"name": "mlp", "hidden": [64]}
+    report = compress(teacher, run, "distill", [{"name": "distill", "student": student,
+                                                  "temperature": 4.0, "alpha": 0.7,
+                                                  "epochs": 30}])
+    alone = OUT / "distill" / "student-alone"
+    if not (alone / "metrics.json").is_file():
+        spec = {**teacher, "model": student, "name": "bench-student"}
+        archopt.fit(archopt.load_spec(spec), out=alone, quiet=True)
+    s = report["steps"][0]
+    t_acc, d_acc = s["before"]["metric_value"], s["after"]["metric_value"]
+    a_acc = json.loads((alone / "metrics.json").read_text())["test"]["accuracy"]
+    closed = (d_acc - a_acc) / (t_acc - a_acc) if t_acc > a_acc else float("nan")
+    return [row("distill", s), f"| student alone | - | - | - | - | - | - | {100 * a_acc:.1f} | "
+            f"gap closed by distillation: {100 * closed:.0f}% (teacher {100 * t_acc:.1f}, "
+            f"student alone {100 * a_acc:.1f}, distilled {100 * d_acc:.1f})"]
+
+
+def sweep_case() -> list[str]:
+    spec = gallery("mnist1d_cnn.yaml", 30)
+    run = train(spec, "cnn")
+    report = compress(spec, run, "sweep", [{"name": "prune", "ratio": 0.5}],
+                      sweep=[0.2, 0.4, 0.6, 0.8])
+    out = []
+    for p in report["sweep"]:
+        out.append(f"| {p['importance']} | {p['ratio']} | {p['params']:,} | {p['macs']:,} | "
+                   f"{p['latency_ratio_batch_1']:.2f}x | {100 * p['metric_value']:.1f} |")
+    return out
+
+
+def torchao_case() -> list[str]:
+    """torchao's eager int8 against fp32 and ONNX Runtime int8, on the gallery MLP's shape."""
+    import copy
+    import warnings
+
+    import torch
+
+    from archopt.compress.measure import interleaved_latency, threads
+    from archopt.compress.quantize import OnnxModel, export_float, quantize_onnx
+    from archopt.data import DataShape
+    from archopt.models import build_model
+
+    warnings.filterwarnings("ignore")
+    from torchao.quantization import (
+        Int8DynamicActivationInt8WeightConfig,
+        Int8WeightOnlyConfig,
+        quantize_,
+    )
+
+    shape = DataShape(kind="tabular", task="classification", input_shape=(40,), num_outputs=10)
+    model = build_model({"name": "mlp", "hidden": [512, 512], "norm": "batch"}, shape, seed=0)
+    model.eval()
+    variants = {"torch fp32": model}
+    for label, cfg in (("torchao int8 dynamic (eager)", Int8DynamicActivationInt8WeightConfig()),
+                       ("torchao int8 weight-only (eager)", Int8WeightOnlyConfig())):
+        q = copy.deepcopy(model)
+        quantize_(q, cfg)
+        variants[label] = q
+    fp32 = export_float(model, torch.randn(1, 40))
+    variants["onnxruntime fp32"] = OnnxModel(fp32, 1)
+    variants["onnxruntime int8 dynamic"] = OnnxModel(quantize_onnx(fp32, "dynamic"), 1)
+    rows = []
+    with threads(1):
+        for b in (1, 256):
+            x = torch.randn(b, 40)
+            lat = interleaved_latency({k: (lambda m=m, x=x: m(x)) for k, m in variants.items()}, 30)
+            base = lat["torch fp32"]["median"]
+            for k, v in lat.items():
+                rows.append(f"| {k} | {b} | {v['median']:.3f} | {v['median'] / base:.2f}x |")
+    return rows
+
+
+CASES = {
+    "cnn": lambda: prune_case("cnn", "mnist1d_cnn.yaml", 30, 10),
+    "resnet": lambda: prune_case("resnet", "mnist1d_resnet.yaml", 20, 8),
+    "digits_resnet": lambda: prune_case("digits_resnet", "digits_resnet.yaml", 30, 10),
+    "qat": qat_case,
+    "mlp": lambda: int8_case("mlp", "mnist1d_mlp.yaml", 30),
+    "gru": lambda: int8_case("gru", "mnist1d_gru.yaml", 15),
+    "distill": distill_case,
+    "sweep": sweep_case,
+    "torchao": torchao_case,
+}
+
+
+def main() -> None:
+    from machine_info import describe
+
+    names = sys.argv[1:] or list(CASES)
+    print(describe())
+    for name in names:
+        start = time.perf_counter()
+        rows = CASES[name]()
+        print(f"\n## {name} ({time.perf_counter() - start:.0f} s)")
+        print("\n".join(rows), flush=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()

@@ -1,0 +1,348 @@
+"""``prune``: structured pruning on Torch-Pruning (DepGraph), and unstructured magnitude masks.
+
+Structured pruning removes whole channels, neurons (and, through Torch-Pruning's dependency
+graph, the matching inputs of the next layers, residual adds and norms), so the pruned model is
+a smaller dense model that really runs faster. ``ratio`` is Torch-Pruning's ``pruning_ratio``: the
+share of channels removed in every prunable layer (0.3 removes about half the parameters of a
+conv net). A ``target`` (MACs, parameters or measured latency at batch 1) prunes in small
+one-shot steps until the model meets it. ``iterative_steps`` splits a ratio into that many
+prune-and-fine-tune rounds.
+
+Kept whole: the output layer, the layers named in ``ignore``, and in a transformer everything but
+the feed-forward hidden units (its attention splits its input width into heads, which pruning
+would break). Recurrent layers cannot be pruned (Torch-Pruning has no GRU/RNN pruner and only a
+one-layer LSTM one): a UserError names the layer.
+
+Unstructured pruning zeroes the smallest weights (a sparsity ``ratio`` of every Linear/Conv
+weight). The tensors keep their shapes, and PyTorch's dense kernels on CPU do not skip zeros, so
+the measured speedup is about 1.0: the report says so.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+from archopt.errors import UserError, suggest
+
+PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
+def _tp() -> Any:
+    try:
+        import torch_pruning as tp
+    except ImportError:
+        raise UserError("compress.steps", "structured pruning needs Torch-Pruning",
+                        "pip install 'archopt[compress]' -c constraints.txt") from None
+    return tp
+
+
+def importance(name: str) -> Any:
+    """Torch-Pruning's importance criterion for a spec name."""
+    imp = _tp().importance
+    return {"l1": lambda: imp.GroupMagnitudeImportance(p=1),
+            "l2": lambda: imp.GroupMagnitudeImportance(p=2),
+            "bn_scale": imp.BNScaleImportance,
+            "taylor": imp.GroupTaylorImportance,
+            "random": imp.RandomImportance}[name]()
+
+
+def check_prunable(model: nn.Module, where: str) -> None:
+    """A UserError naming the first layer Torch-Pruning cannot handle."""
+    for name, mod in model.named_modules():
+        if isinstance(mod, nn.RNNBase):
+            raise UserError(where, f"layer '{name}' ({type(mod).__name__}) cannot be pruned "
+                            "structurally: Torch-Pruning has no pruner for recurrent cells",
+                            "prune a cnn, resnet, mlp, transformer or sequential model, or use "
+                            "quantize (dynamic int8 handles LSTM/GRU)")
+        if isinstance(mod, nn.MultiheadAttention):
+            raise UserError(where, f"layer '{name}' (MultiheadAttention) cannot be pruned "
+                            "reliably (Torch-Pruning issue #196)", "use the transformer family")
+
+
+def output_layer(model: nn.Module, num_outputs: int) -> nn.Module | None:
+    """The layer that produces the outputs (never pruned)."""
+    head = getattr(model, "head", None)
+    if isinstance(head, PRUNABLE):
+        return head
+    last = None
+    for mod in model.modules():
+        if isinstance(mod, PRUNABLE):
+            last = mod
+    return last
+
+
+def ignored_layers(model: nn.Module, ignore: Iterable[str], num_outputs: int,
+                   where: str) -> list[nn.Module]:
+    """The output layer, the user's ``ignore`` list, and a transformer's width-coupled layers."""
+    from archopt.models.blocks.attention import SelfAttention
+    from archopt.models.blocks.mlp import FeedForward
+
+    modules = dict(model.named_modules())
+    out = [m for m in [output_layer(model, num_outputs)] if m is not None]
+    for name in ignore:
+        if name not in modules:
+            raise UserError(f"{where}.ignore", f"no layer named '{name}'",
+                            suggest(name, modules) or "see `archopt profile` for layer names")
+        out.append(modules[name])
+    if any(isinstance(m, SelfAttention) for m in model.modules()):
+        # only the feed-forward hidden units: everything else is tied to the attention width
+        hidden = {id(m.net[0]) for m in model.modules() if isinstance(m, FeedForward)}
+        out += [m for m in model.modules() if isinstance(m, PRUNABLE) and id(m) not in hidden]
+    return out
+
+
+def prune_once(model: nn.Module, example: torch.Tensor, ratio: float, cfg: Any, ignored: list,
+               grad_fn: Callable[[nn.Module], None] | None = None) -> None:
+    """One one-shot structured pruning of ``ratio`` of the channels, in place."""
+    tp = _tp()
+    imp = importance(cfg.importance)
+    pruner = tp.pruner.BasePruner(model, example, importance=imp, pruning_ratio=ratio,
+                                  ignored_layers=ignored, global_pruning=cfg.global_pruning,
+                                  round_to=cfg.round_to, iterative_steps=1)
+    if cfg.importance == "taylor":
+        if grad_fn is None:
+            raise ValueError("taylor importance needs gradients")
+        model.zero_grad()
+        grad_fn(model)
+    with torch.no_grad():
+        pruner.step()
+    model.zero_grad(set_to_none=True)
+
+
+def schedule(ratio: float, steps: int) -> list[float]:
+    """Per-round ratios (of the channels left) so that after round k, k/steps of ``ratio`` of
+    the original channels are gone (Torch-Pruning's linear schedule, one-shot per round)."""
+    kept = [1.0 - ratio * k / steps for k in range(steps + 1)]
+    return [1.0 - kept[k] / kept[k - 1] for k in range(1, steps + 1)]
+
+
+def cost(model: nn.Module, example: torch.Tensor, kind: str,
+         measure_latency: Callable[[nn.Module], float]) -> float:
+    """The model's MACs, parameters or measured batch-1 latency."""
+    if kind == "params":
+        return float(sum(p.numel() for p in model.parameters()))
+    if kind == "macs":
+        from archopt.report.profile import count_flops
+
+        model.eval()
+        return count_flops(model, example)[0] / 2.0
+    return measure_latency(model)
+
+
+def prune_to_target(model: nn.Module, example: torch.Tensor, cfg: Any, ignored: list,
+                    measure_latency: Callable[[nn.Module], float],
+                    grad_fn: Callable | None, where: str, step: float = 0.05,
+                    max_rounds: int = 60) -> list[dict[str, float]]:
+    """Prune ``step`` of the channels left, round after round, until the target is met.
+
+    Returns the path: one ``{round, cost}`` per round (for the report).
+    """
+    kind, goal = next((k, v) for k, v in cfg.target.model_dump().items() if v is not None)
+    now = cost(model, example, kind, measure_latency)
+    if goal >= now:
+        raise UserError(f"{where}.target.{kind}", f"{goal:g} is not below the model's current "
+                        f"{kind} ({now:g})", f"give a target below {now:g}")
+    path = [{"round": 0, kind: now}]
+    for i in range(1, max_rounds + 1):
+        before = sum(p.numel() for p in model.parameters())
+        prune_once(model, example, step, cfg, ignored, grad_fn)
+        now = cost(model, example, kind, measure_latency)
+        path.append({"round": i, kind: now})
+        if now <= goal:
+            return path
+        if sum(p.numel() for p in model.parameters()) == before:
+            break  # nothing left to prune
+    raise UserError(f"{where}.target.{kind}", f"pruning stopped at {now:g}, above the target "
+                    f"{goal:g}", "give a larger target, or fewer layers in ignore")
+
+
+@torch.no_grad()
+def magnitude_masks(model: nn.Module, sparsity: float, ignored: list) -> int:
+    """Zero the ``sparsity`` share of smallest-magnitude weights of each Linear/Conv (in place);
+    returns the number of weights zeroed. Shapes are unchanged."""
+    skip = {id(m) for m in ignored}
+    zeroed = 0
+    for mod in model.modules():
+        if isinstance(mod, PRUNABLE) and id(mod) not in skip:
+            w = mod.weight
+            k = int(round(sparsity * w.numel()))
+            if k == 0:
+                continue
+            threshold = w.abs().flatten().kthvalue(k).values
+            mask = w.abs() > threshold
+            w.mul_(mask)
+            zeroed += int((~mask).sum())
+    return zeroed
+
+
+def zeros_mask(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Where the pruned weights are zero (kept at zero during fine-tuning)."""
+    return {n: (p == 0) for n, p in model.named_parameters()
+            if p.ndim >= 2 and bool((p == 0).any())}
+
+
+# -- the step --------------------------------------------------------------------------------
+
+def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None:
+    """What can be known before pruning: the layers, the ignore list, the target."""
+    if getattr(model, "onnx_int8", False):
+        raise UserError(where, "the model is already quantized to int8; it cannot be pruned",
+                        "put prune before quantize in compress.steps")
+    if step.method == "structured":
+        _tp()
+        check_prunable(model, where)
+    ignored_layers(model, step.ignore, data.shape.num_outputs, where)
+    if step.target is not None and step.target.latency_ms is None:
+        kind, goal = next((k, v) for k, v in step.target.model_dump().items() if v is not None)
+        from archopt.report.profile import example_input
+
+        now = cost(model, example_input(model, data.shape, 1), kind, lambda m: 0.0)
+        if goal >= now:
+            raise UserError(f"{where}.target.{kind}", f"{goal:g} is not below the model's "
+                            f"current {kind} ({now:g})", f"give a target below {now:g}")
+
+
+def run(step: Any, ctx: Any, step_dir: Any, where: str) -> None:
+    """Prune ``ctx.model`` (rounds of prune + fine-tune), write the step's run directory."""
+    from archopt.compress.finetune import finetune, finetune_spec
+    from archopt.compress.record import save_model, write_step
+    from archopt.models import build_model, structure
+    from archopt.train.checkpoint import load_checkpoint, save_checkpoint
+
+    spec, shape = ctx.spec, ctx.shape
+    fresh = build_model(spec.model, shape, seed=spec.seed)
+    example = ctx.example(2)
+    model = copy.deepcopy(ctx.model)  # ctx.model stays the "before"
+    base = ctx.state.get("structure")
+    rounds = 1 if step.target is not None else step.iterative_steps
+    ratios = [] if step.target is not None else schedule(step.ratio, rounds)
+    notes, path = [], None
+    ft = finetune_spec(spec, step.finetune.epochs, step.finetune.lr)
+    for k in range(1, rounds + 1):
+        round_dir = step_dir if k == rounds else step_dir / f"round-{k}"
+        round_dir.mkdir(parents=True, exist_ok=True)
+        start = round_dir / "checkpoints" / "pruned.pt"
+        if (round_dir / "checkpoints" / "done.pt").is_file():  # a finished round (resume)
+            state = load_checkpoint(round_dir / "checkpoints" / "done.pt")
+            model = structure.rebuild(spec, shape, state)
+            continue
+        if start.is_file():  # pruned before a kill: rebuild it, resume its fine-tune
+            model = structure.rebuild(spec, shape, load_checkpoint(start))
+        else:
+            torch.manual_seed(spec.seed + k)  # random importance, taylor batches: seeded
+            ignored = ignored_layers(model, step.ignore, shape.num_outputs, where)
+            grads = _grad_fn(ctx) if step.importance == "taylor" else None
+            if step.method == "unstructured":
+                magnitude_masks(model, step.ratio, ignored)
+            elif step.target is not None:
+                path = prune_to_target(model, example, step, ignored,
+                                       _latency_fn(ctx, example), grads, where)
+            else:
+                prune_once(model, example, ratios[k - 1], step, ignored, grads)
+            _check_forward(model, shape, where)
+            save_checkpoint(start, {"model": model.state_dict(),
+                                    "structure": _structure(model, fresh, base)})
+        if step.finetune.epochs:
+            hooks = _keep_zeros(model) if step.method == "unstructured" else []
+            model = finetune(ft, model, round_dir, ctx.quiet)
+            for h in hooks:
+                h.remove()
+        model = model.cpu().eval()
+        save_checkpoint(round_dir / "checkpoints" / "done.pt",
+                        {"model": model.state_dict(), "structure": _structure(model, fresh, base)})
+    if step.method == "unstructured":
+        notes.append("unstructured: weights are zeroed, shapes unchanged; PyTorch's dense CPU "
+                     "kernels do not skip zeros, so expect a latency ratio of about 1.0")
+    save_model(step_dir, model, _structure(model, fresh, base))
+    details = {"target_path": path} if path else {}
+    write_step(step, ctx, step_dir, ft, model, notes=notes, details=details)
+
+
+def _structure(model: nn.Module, fresh: nn.Module, base: Any) -> dict[str, Any]:
+    from archopt.models import structure
+
+    return structure.capture(model, fresh)
+
+
+def _check_forward(model: nn.Module, shape: Any, where: str) -> None:
+    from archopt.models.build import check_output
+
+    try:
+        check_output(model, shape)
+    except UserError as err:
+        raise UserError(where, f"the pruned model no longer runs ({err.what})",
+                        "add the failing layer to ignore, or report the model") from None
+
+
+def _keep_zeros(model: nn.Module) -> list:
+    """Gradient hooks that keep pruned (zero) weights at zero while fine-tuning."""
+    masks = zeros_mask(model)
+    params = dict(model.named_parameters())
+    return [params[n].register_hook(lambda g, keep=~m: g * keep) for n, m in masks.items()]
+
+
+def _grad_fn(ctx: Any, batches: int = 4) -> Callable[[nn.Module], None]:
+    """Accumulates the task's loss gradients over a few training batches (Taylor importance)."""
+    from archopt.train import setup
+
+    def fn(model: nn.Module) -> None:
+        parts = setup.build_parts(ctx.spec, model, ctx.shape)
+        x, y = ctx.data.train.x, ctx.data.train.y
+        bs = ctx.spec.data.batch_size
+        model.train()
+        for i in range(batches):
+            xb, yb = x[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]
+            if len(xb) == 0:
+                break
+            out = model(xb)
+            parts.task.loss(parts.loss_fn, model, out, parts.task.target(xb, yb)).backward()
+        model.eval()
+    return fn
+
+
+def _latency_fn(ctx: Any, example: torch.Tensor) -> Callable[[nn.Module], float]:
+    from archopt.compress.measure import interleaved_latency, threads
+
+    x = example[:1]
+
+    def fn(model: nn.Module) -> float:
+        model.eval()
+        with threads(ctx.compress.threads):
+            return interleaved_latency({"m": lambda: model(x)}, ctx.compress.repeats)["m"][
+                "median"]
+    return fn
+
+
+def sweep_points(ctx: Any, ratios: list[float], root: Any) -> list[dict[str, Any]]:
+    """The start model pruned at each ratio, by its importance and by random importance (the
+    baseline), without fine-tuning: parameters, MACs, latency and test metric."""
+    from archopt.compress.finetune import evaluate_model
+    from archopt.compress.measure import counts, headline, interleaved_latency, threads
+
+    ex1, ex2 = ctx.example(1), ctx.example(2)
+    c = ctx.compress
+    points = []
+    ignored_names = []
+    for imp in ("l1", "random"):
+        for r in ratios:
+            model = copy.deepcopy(ctx.model)
+            torch.manual_seed(ctx.spec.seed)
+            cfg = type("Cfg", (), {"importance": imp, "global_pruning": False,
+                                   "round_to": None})()
+            prune_once(model, ex2, r, cfg, ignored_layers(model, ignored_names,
+                                                          ctx.shape.num_outputs, "sweep"))
+            model.eval()
+            with threads(c.threads):
+                lat = interleaved_latency({"before": lambda: ctx.model(ex1),
+                                           "after": lambda m=model: m(ex1)}, c.repeats)
+            name, value = headline(evaluate_model(ctx.spec, model, ctx.data))
+            points.append({"importance": imp, "ratio": r, **counts(model, ex1),
+                           "latency_ratio_batch_1": round(lat["after"]["median"]
+                                                          / lat["before"]["median"], 4),
+                           "metric": name, "metric_value": value})
+    return points

@@ -1,0 +1,2 @@
+"""Report pages, one module per kind of folder: a run, several runs side by side, and (as
+they land) a study or search and a compression."""

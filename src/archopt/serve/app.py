@@ -1,0 +1,189 @@
+"""The FastAPI app over a served model.
+
+  POST /v1/predict   {"inputs": [...]} (one example or a list) -> {"predictions": [...]}
+  GET  /v1/health    the process is up             GET /v1/ready   ready for traffic (503 while
+  GET  /v1/metadata  inputs, outputs, classes          starting or draining)
+  GET  /metrics      Prometheus text: requests, latency, batch sizes, queue length
+  GET  /docs         OpenAPI
+Bad requests get a 4xx with ``{"detail": "<what is wrong>"}`` (400 malformed JSON, 413 too
+large, 415 not JSON, 422 wrong shape/type/values), 503 when the queue is full; the server keeps
+serving. Only a bug answers 500.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from archopt.serve.batcher import MicroBatcher, Overloaded
+from archopt.serve.metrics import ServerMetrics
+from archopt.serve.model import ServedModel
+from archopt.serve.validate import RequestError, parse_inputs
+
+
+@dataclass
+class ServeSettings:
+    """Limits and batching of one server."""
+
+    max_batch: int = 64             # most examples per model call; 1 turns batching off
+    max_wait_ms: float = 2.0        # how long a batch waits for more requests
+    max_queue: int = 256            # requests waiting; more get 503
+    max_examples: int = 1024        # examples in one request; more get 413
+    max_body_bytes: int = 16 << 20  # request body; more gets 413
+
+
+class PredictRequest(BaseModel):
+    """One example (nested lists of the input shape, see /v1/metadata) or a list of them."""
+
+    model_config = {"extra": "forbid"}
+    inputs: list[Any] = Field(description="one example, or a list of examples")
+
+
+class PredictResponse(BaseModel):
+    """One prediction per example, in order (a list of one for a single example)."""
+
+    predictions: list[dict[str, Any]]
+
+
+def format_predictions(out: np.ndarray, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """Model outputs -> one JSON object per example."""
+    task = meta["task"]
+    if task == "classification":
+        names = meta.get("class_names") or [str(i) for i in range(out.shape[1])]
+        idx = out.argmax(1)
+        return [{"class": names[i], "class_index": int(i), "probabilities": row.tolist()}
+                for i, row in zip(idx, out)]
+    key = {"regression": "values", "reconstruction": "reconstruction",
+           "generation": "sample"}[task]
+    return [{key: row.tolist()} for row in out]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, or a 413 as soon as it passes ``limit`` bytes (never read further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"body: {int(declared)} bytes; at most {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"body: more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_body(body: bytes, content_type: str) -> Any:
+    """The ``inputs`` of a JSON body, or a RequestError (415, 400, 422)."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise RequestError(415, f"content type '{content_type or 'none'}': send "
+                           "application/json")
+    try:
+        obj = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise RequestError(400, f"body: malformed JSON ({str(exc)[:120]})") from None
+    if not isinstance(obj, dict) or "inputs" not in obj:
+        raise RequestError(422, 'body: must be a JSON object {"inputs": [...]}')
+    extra = sorted(set(obj) - {"inputs"})
+    if extra:
+        raise RequestError(422, f"body: unknown field(s) {', '.join(map(repr, extra))}; only "
+                           "'inputs' is read")
+    return obj["inputs"]
+
+
+def create_app(served: ServedModel, settings: ServeSettings | None = None) -> FastAPI:
+    """The app; the batcher starts and stops with it (lifespan)."""
+    settings = settings or ServeSettings()
+    metrics = ServerMetrics()
+    state: dict[str, Any] = {"ready": False, "draining": False, "batcher": None}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher = MicroBatcher(served.predict, settings.max_batch, settings.max_wait_ms,
+                               settings.max_queue, on_batch=metrics.batch_size.observe)
+        batcher.start()
+        metrics.queue_length.set_function(lambda: batcher.waiting)
+        state.update(batcher=batcher, ready=True)
+        try:
+            yield
+        finally:
+            state["ready"] = False
+            await batcher.stop()
+            served.close()  # a temporary export, if the server made one
+
+    app = FastAPI(title="archopt model server", lifespan=lifespan,
+                  description=f"{served.metadata['task']} model from {served.source}, "
+                              f"backend {served.backend}")
+    app.state.archopt = state
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Response:
+        start = time.perf_counter()
+        metrics.in_flight.inc()
+        try:
+            response = await call_next(request)
+        finally:
+            metrics.in_flight.dec()
+        metrics.observe(request.url.path, response.status_code, time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(RequestError)
+    async def bad_request(request: Request, exc: RequestError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.post("/v1/predict", response_model=PredictResponse,
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": PredictRequest.model_json_schema()}}}},
+              responses={400: {"description": "malformed JSON"},
+                         413: {"description": "body or number of examples too large"},
+                         415: {"description": "not application/json"},
+                         422: {"description": "inputs of the wrong shape, type or value"},
+                         503: {"description": "queue full or shutting down; retry later"}})
+    async def predict(request: Request) -> dict[str, Any]:
+        """Predict for one example or a list of examples."""
+        body = await read_body(request, settings.max_body_bytes)
+        inputs = parse_body(body, request.headers.get("content-type", ""))
+        batch = parse_inputs(inputs, served.metadata, settings.max_examples)
+        batcher: MicroBatcher | None = state["batcher"]
+        if batcher is None or not state["ready"]:
+            raise RequestError(503, "the server is not ready; retry shortly")
+        try:
+            out = await batcher.submit(batch.x, batch.lengths)
+        except Overloaded:
+            metrics.rejected.inc()
+            raise RequestError(503, f"busy: {settings.max_queue} requests are waiting; retry "
+                               "shortly") from None
+        metrics.examples.inc(len(batch.x))
+        return {"predictions": format_predictions(out, served.metadata)}
+
+    @app.get("/v1/health")
+    async def health() -> dict[str, str]:
+        """The process is up (liveness)."""
+        return {"status": "ok"}
+
+    @app.get("/v1/ready")
+    async def ready() -> JSONResponse:
+        """Ready for traffic: the model is loaded and the server is not shutting down."""
+        ok = state["ready"] and not state["draining"]
+        return JSONResponse({"ready": ok, "draining": state["draining"]},
+                            status_code=200 if ok else 503)
+
+    @app.get("/v1/metadata")
+    async def metadata() -> dict[str, Any]:
+        """What the model takes and returns, its classes, where it came from, and limits."""
+        return {**served.metadata, "server": {"backend": served.backend,
+                                              "source": served.source, **asdict(settings)}}
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        """Prometheus text format."""
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    return app
