@@ -76,9 +76,9 @@ def _train(spec: Any, args: argparse.Namespace) -> int:
 
     try:
         if args.nproc * args.nnodes > 1:
-            result = run_distributed(spec, args)
+            code, result = run_distributed(spec, args)
             if result is None:
-                return 1
+                return code
         else:
             from archopt.train import fit
 
@@ -96,39 +96,67 @@ def _train(spec: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_distributed(spec: Any, args: argparse.Namespace) -> dict | None:
-    """Check the spec for N processes, make the run directory, launch torchrun, read back."""
+def run_distributed(spec: Any, args: argparse.Namespace) -> tuple[int, dict | None]:
+    """Check the spec for N processes, lock and make the run directory, launch torchrun, read
+    back metrics.json; (exit status, result or None). The launcher's statuses are in
+    ``archopt.train.launch``."""
     import json
     import os
 
-    from archopt.train import ddp
     from archopt.train.fit import check_resume, prepare, prepare_run_dir
+    from archopt.train.launch import launch
+    from archopt.train.runlock import RunLock
 
     world = args.nproc * args.nnodes
     p = prepare(spec, 0, world, 0)
-    if args.resume is not None:
-        check_resume(Path(args.resume), spec)
-        # the workers read spec.yaml: write the resumed spec (epochs may be extended)
-        run_dir = prepare_run_dir(spec, p.data, None, Path(args.resume), None, 0)
-    elif args.node_rank > 0:  # the other nodes use the directory node 0 made (shared disk)
-        run_dir = Path(args.out or ".")
-    else:
-        run_dir = prepare_run_dir(spec, p.data, args.out, None, None, 0)
-    rdzv = {"nnodes": args.nnodes, "node_rank": args.node_rank, "master_addr": args.master_addr,
-            "master_port": args.master_port, "rdzv_backend": args.rdzv_backend,
-            "rdzv_endpoint": args.rdzv_endpoint, "rdzv_id": args.rdzv_id}
-    from archopt.errors import WARNINGS
-
-    os.environ["ARCHOPT_WARNED"] = "\n".join(WARNINGS)  # said here: the workers stay quiet
+    lock = RunLock(args.resume).acquire(wait_s=30.0) if args.resume is not None else None
     try:
-        code = ddp.launch(str(run_dir), args.nproc, resume=args.resume is not None,
-                          quiet=args.quiet, progress=args.progress, rdzv=rdzv)
+        if args.resume is not None:
+            check_resume(Path(args.resume), spec)
+            # the workers read spec.yaml: write the resumed spec (epochs may be extended)
+            run_dir = prepare_run_dir(spec, p.data, None, Path(args.resume), None, 0)
+        elif args.node_rank > 0:  # the other nodes use the directory node 0 made (shared disk)
+            run_dir = Path(args.out or ".")
+        else:
+            run_dir = prepare_run_dir(spec, p.data, args.out, None, None, 0)
+            lock = RunLock(run_dir).acquire(what="--out")
+        if lock is not None:
+            lock.share()  # the workers share it: a ghost of this run keeps it held
+        rdzv = {"nnodes": args.nnodes, "node_rank": args.node_rank,
+                "master_addr": args.master_addr, "master_port": args.master_port,
+                "rdzv_backend": args.rdzv_backend, "rdzv_endpoint": args.rdzv_endpoint,
+                "rdzv_id": args.rdzv_id}
+        from archopt.errors import WARNINGS
+
+        os.environ["ARCHOPT_WARNED"] = "\n".join(WARNINGS)  # said here: the workers stay quiet
+        code = launch(str(run_dir), args.nproc, resume=args.resume is not None,
+                      quiet=args.quiet, progress=args.progress, rdzv=rdzv,
+                      commands=commands(run_dir, args))
     finally:
         os.environ.pop("ARCHOPT_WARNED", None)
+        if lock is not None:
+            lock.release()
     metrics = run_dir / "metrics.json"
     if code != 0 or not metrics.is_file():
-        return None
-    return {**json.loads(metrics.read_text()), "run_dir": str(run_dir)}
+        return code or 1, None
+    return 0, {**json.loads(metrics.read_text()), "run_dir": str(run_dir)}
+
+
+def commands(run_dir: Path, args: argparse.Namespace) -> tuple[str, str]:
+    """The commands that resume this run and that start it again (for failure messages)."""
+    import shlex
+
+    dist = [f"--nproc {args.nproc}"]
+    for key in ("nnodes", "node_rank", "master_addr", "master_port", "rdzv_backend",
+                "rdzv_endpoint", "rdzv_id"):
+        value = getattr(args, key)
+        if value is not None and not (key == "nnodes" and value == 1) and not (
+                key == "node_rank" and value == 0):
+            dist.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
+    tail = " ".join(dist)
+    quoted = shlex.quote(str(run_dir))
+    return (f"archopt train --resume {quoted} {tail}",
+            f"archopt train {shlex.quote(str(run_dir / 'spec.yaml'))} {tail} --out NEW_DIR")
 
 
 def report(result: dict, args: argparse.Namespace) -> None:

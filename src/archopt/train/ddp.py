@@ -1,16 +1,21 @@
-"""Distributed data parallel: the process group, the model wrapper, and the launcher.
+"""Distributed data parallel inside a worker: the process group, the model wrapper, following
+the launcher's death, and gathering what every rank has.
 
 ``archopt train SPEC --nproc N`` checks the spec, makes the run directory, then launches N
-processes through ``torch.distributed.run`` (torchrun), each running ``archopt.train.ddp_worker``
-on that directory. Each rank trains on its shard of every global batch (``Loader`` rank and
-world_size) and ``DistributedDataParallel`` averages the gradients; only rank 0 writes files.
+processes through torchrun (``launch.py``), each running ``archopt.train.ddp_worker`` on that
+directory. Each rank trains on its shard of every global batch (``Loader`` rank and world_size)
+and ``DistributedDataParallel`` averages the gradients (a GAN's generator and discriminator are
+wrapped one by one); every per-epoch figure is reduced over all ranks; only rank 0 writes files.
 gloo on CPU, NCCL on GPU; torchrun's rendezvous options give multi-node runs.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 import torch
@@ -37,9 +42,6 @@ def check_world(world: int, batch_size: int, n_train: int, task: Any) -> None:
     if world > n_train:
         raise UserError("--nproc", f"{world} processes but only {n_train} training examples",
                         "use fewer processes")
-    if task.multi_optimizer:
-        raise UserError("--nproc", "generation (GAN) training runs in one process",
-                        "train it without --nproc")
 
 
 def init(device: torch.device, world: int) -> None:
@@ -51,6 +53,15 @@ def init(device: torch.device, world: int) -> None:
     torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
 
 
+class GANPair(nn.Module):
+    """A GAN's generator and discriminator, each in its own ``DistributedDataParallel`` (two
+    optimizers, two backward passes per step: the usual way to train a GAN under DDP)."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module) -> None:
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+
+
 def wrap(model: nn.Module, device: torch.device, world: int) -> nn.Module:
     """``DistributedDataParallel(model)`` in a group of several processes, else the model."""
     if world <= 1:
@@ -59,7 +70,56 @@ def wrap(model: nn.Module, device: torch.device, world: int) -> nn.Module:
 
     match_grad_layout(model)
     ids = [device.index] if device.type == "cuda" else None
+    if getattr(model, "task", None) == "generation":
+        return GANPair(DistributedDataParallel(model.generator, device_ids=ids),
+                       DistributedDataParallel(model.discriminator, device_ids=ids))
     return DistributedDataParallel(model, device_ids=ids)
+
+
+def all_gather(obj: Any, world: int) -> list[Any]:
+    """``obj`` of every rank, in rank order (``[obj]`` alone)."""
+    if world <= 1:
+        return [obj]
+    out: list[Any] = [None] * world
+    torch.distributed.all_gather_object(out, obj)
+    return out
+
+
+def gather_to_main(obj: Any, rank: int, world: int) -> list[Any] | None:
+    """``obj`` of every rank on rank 0 (None elsewhere)."""
+    if world <= 1:
+        return [obj]
+    out: list[Any] | None = [None] * world if rank == 0 else None
+    torch.distributed.gather_object(obj, out, dst=0)
+    return out
+
+
+def follow_parent(expected: int | None) -> None:
+    """Stop this worker when its launcher dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGTERM on the parent's death (``prctl(PR_SET_PDEATHSIG)``): the
+    worker then stops like on Ctrl-C (all ranks after the same step, a checkpoint saved). If
+    the launcher died before this call, the worker stops at once. Elsewhere a thread watches
+    the parent's pid once a second.
+    """
+    if expected is not None and os.getppid() != expected:  # already orphaned
+        os._exit(143)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0:  # 1: PR_SET_PDEATHSIG
+            if expected is not None and os.getppid() != expected:  # died meanwhile
+                os._exit(143)
+            return
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="archopt-parent-watch", daemon=True).start()
 
 
 def match_grad_layout(model: nn.Module) -> None:
@@ -91,35 +151,3 @@ def _restride(p: torch.Tensor) -> Any:
 def finish(world: int) -> None:
     if world > 1 and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
-
-
-def launch(run_dir: str, nproc: int, *, resume: bool, quiet: bool, progress: str | None,
-           rdzv: dict[str, Any]) -> int:
-    """Run ``nproc`` workers on ``run_dir`` through torchrun; returns its exit status."""
-    from torch.distributed import run as torchrun
-
-    args = [f"--nproc-per-node={nproc}"]
-    for key in ("nnodes", "node_rank", "master_addr", "master_port", "rdzv_backend",
-                "rdzv_endpoint", "rdzv_id"):
-        if rdzv.get(key) is not None:
-            args.append(f"--{key.replace('_', '-')}={rdzv[key]}")
-    if rdzv.get("nnodes") in (None, 1, "1") and rdzv.get("rdzv_endpoint") is None:
-        args.append("--standalone" if rdzv.get("master_port") is None else "--nnodes=1")
-    args += ["-m", "archopt.train.ddp_worker", str(run_dir)]
-    args += ["--resume"] if resume else []
-    args += ["--quiet"] if quiet else []
-    args += ["--progress", progress] if progress else []
-    parsed = torchrun.get_args_parser().parse_args(args)
-    env_before = os.environ.get("OMP_NUM_THREADS")
-    if env_before is None:  # torchrun would warn and use 1; share the cores instead
-        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // nproc))
-    try:
-        torchrun.run(parsed)
-    except Exception as exc:  # ChildFailedError: a worker failed and printed why
-        print(f"error: --nproc {nproc}: a training process failed ({type(exc).__name__})",
-              file=sys.stderr)
-        return 1
-    finally:
-        if env_before is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-    return 0

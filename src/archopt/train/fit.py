@@ -10,6 +10,7 @@ import json
 import os
 import random
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -28,9 +29,10 @@ from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.resolve import check_plugins
 from archopt.spec.schema import Spec
-from archopt.train import ddp, loop, results, setup
+from archopt.train import ddp, loop, results, setup, threads
 from archopt.train.callbacks import tensorboard
 from archopt.train.checkpoint import load_checkpoint
+from archopt.train.runlock import RunLock
 from archopt.train.trainer import Trainer
 
 
@@ -56,34 +58,71 @@ def fit(spec: Spec, *, out: str | Path | None = None, resume: str | Path | None 
     rank, world, local_rank = ddp.context()
     # 1) check everything before a file is written
     p = prepare(spec, rank, world, local_rank)
-    device, parts = p.device, p.parts
-    state = check_resume(Path(resume), spec) if resume is not None else None
-    # 2) the run directory (nothing was written before this line)
-    run_path = prepare_run_dir(spec, p.data, out, resume and Path(resume), run_dir, rank)
-    # run.json says running (then finished, killed or failed) while rank 0 holds its lock
-    with track(run_path, run_info(spec, p)) if rank == 0 else nullcontext():
-        # 3) the trainer and its callbacks
-        ddp.init(device, world)
-        trainer = build_trainer(spec, p, run_path if rank == 0 else None, quiet, progress,
-                                rank, world)
-        trainer.callbacks[-1:-1] = list(callbacks or [])  # before the checkpoint callback
-        trainer.run_dir = run_path
-        if state is not None:
-            trainer.load_state_dict(state)
-            if finished(trainer) and rank == 0:
-                warn(f"--resume {resume}", f"the run is already complete ({trainer.epoch} "
-                     f"epochs, {trainer.global_step} steps); nothing more to train, the final "
-                     "metrics are evaluated again", "to train longer: --set train.epochs=N (or "
-                     "train.max_steps)")
-        # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
-        with stop_on_signals(trainer):
-            loop.run(trainer)
-        # 5) the headline (best checkpoint) and the last epoch's figures
-        metrics = final_metrics(trainer, parts, p.data, spec)
-        if rank == 0:
-            write_atomic(run_path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    # a one-process run locks its directory (a launcher and its workers lock theirs)
+    lock = RunLock(resume).acquire(wait_s=30.0) if world == 1 and resume is not None else None
+    try:
+        state = check_resume(Path(resume), spec) if resume is not None else None
+        # 2) the run directory (nothing was written before this line)
+        run_path = prepare_run_dir(spec, p.data, out, resume and Path(resume), run_dir, rank)
+        if world == 1 and lock is None and run_dir is None:
+            lock = RunLock(run_path).acquire(what="--out")
+        # run.json says running (then finished, killed or failed) while rank 0 holds its lock
+        with track(run_path, run_info(spec, p)) if rank == 0 else nullcontext():
+            return _train(spec, p, state, run_path, quiet, progress, callbacks, rank, world,
+                          resume)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(spec: Spec, p: Prepared, state: dict | None, run_path: Path, quiet: bool,
+           progress: str | None, callbacks: list | None, rank: int, world: int,
+           resume: Any = None) -> dict[str, Any]:
+    """Steps 3-5 of ``fit``: the trainer, training, the final metrics."""
+    # 3) the trainer and its callbacks, and the CPU threads (measured unless set)
+    ddp.init(p.device, world)
+    trainer = build_trainer(spec, p, run_path if rank == 0 else None, quiet, progress,
+                            rank, world)
+    trainer.callbacks[-1:-1] = list(callbacks or [])  # before the checkpoint callback
+    trainer.run_dir = run_path
+    if state is not None:
+        trainer.load_state_dict(state)
+        if finished(trainer) and rank == 0:
+            warn(f"--resume {resume}", f"the run is already complete ({trainer.epoch} "
+                 f"epochs, {trainer.global_step} steps); nothing more to train, the final "
+                 "metrics are evaluated again", "to train longer: --set train.epochs=N (or "
+                 "train.max_steps)")
+    choice = pick_threads(spec, p, world, state and trainer.own_rank_state(state))
+    trainer.threads = choice.threads
+    if rank == 0 and spec.train.threads is None:  # spec.yaml repeats the run exactly
+        resolved = spec.model_copy(deep=True)
+        resolved.train.threads = choice.threads
+        save_spec(resolved, run_path / "spec.yaml")
+    if rank == 0 and not quiet:
+        print(f"threads: {choice.text()}", file=sys.stderr, flush=True)
+    # 4) train; SIGINT/SIGTERM stop after the current step with a checkpoint
+    with stop_on_signals(trainer):
+        loop.run(trainer)
+    # 5) the headline (best checkpoint) and the last epoch's figures
+    metrics = final_metrics(trainer, p.parts, p.data, spec)
+    if rank == 0:
+        write_atomic(run_path / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     ddp.finish(world)
     return {**metrics, "run_dir": str(run_path)}
+
+
+def pick_threads(spec: Spec, p: Prepared, world: int, saved: dict | None) -> threads.Choice:
+    """Set this process's CPU threads (``threads.choose``) and say why."""
+    def make_step() -> Any:  # only a probe needs the first batch and a copy of the model
+        return threads.probe_step(p.model, p.parts.task, p.parts.loss_fn, next(iter(p.loader)))
+
+    choice = threads.choose(spec.train.threads, world, p.device, make_step,
+                            saved=(saved or {}).get("threads"))
+    torch.set_num_threads(choice.threads)
+    return choice
+
+
+RANK_SEED = 1_000_003  # rank r seeds its RNGs with seed + r * RANK_SEED
 
 
 @dataclass
@@ -192,7 +231,7 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
     scaler = torch.amp.GradScaler(p.device.type, enabled=dtype == torch.float16)
     callbacks = make_callbacks(spec, run_dir, p.monitor, quiet, progress, p.parts.task,
                                p.data.shape)
-    seed_everything(spec.seed)
+    seed_everything(spec.seed + RANK_SEED * rank)  # dropout and noise differ between shards
     return Trainer(
         task=p.parts.task, model=model, net=net, loss_fn=p.parts.loss_fn.to(p.device),
         optimizers=p.optimizers, schedulers=p.schedulers, scaler=scaler,
@@ -200,7 +239,8 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
         metrics=p.parts.metrics, epochs=p.epochs, total_steps=p.total_steps,
         steps_per_epoch=p.steps_per_epoch, n_train=len(p.data.train),
         batch_size=spec.data.batch_size, augment=p.augment,
-        aug_gen=torch.Generator().manual_seed(spec.seed + 1), autocast_dtype=dtype,
+        aug_gen=torch.Generator().manual_seed(spec.seed + 1 + RANK_SEED * rank),
+        autocast_dtype=dtype,
         channels_last=p.channels_last, clip_grad_norm=t.clip_grad_norm,
         l1=t.regularization.l1, l2=t.regularization.l2,
         penalized=setup.penalized_weights(model), eval_every=t.eval_every, run_dir=run_dir,
@@ -312,8 +352,10 @@ def final_metrics(t: Trainer, parts: setup.Parts, data: Any, spec: Spec) -> dict
                for name in ("train", "val", "test")
                if getattr(data, name) is not None and len(getattr(data, name))}
     es = spec.train.early_stopping
-    return results.final_metrics(t, loaders, parts.final_metrics, spec.train.final_train_pass,
-                                 use_best=es is None or es.restore_best)
+    out = results.final_metrics(t, loaders, parts.final_metrics, spec.train.final_train_pass,
+                                use_best=es is None or es.restore_best)
+    out["threads"] = t.threads  # CPU threads per process (train.threads, or measured)
+    return out
 
 
 def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headline"

@@ -34,24 +34,33 @@ class GenerationTask(Task):
 
     @staticmethod
     def train_step(t: Any, batch: Any) -> tuple[dict[str, torch.Tensor], None, None]:
-        """1) discriminator on real vs generated, 2) generator against the new discriminator."""
-        gan, loss = t.model, t.loss_fn
+        """1) discriminator on real vs generated, 2) generator against the new discriminator.
+
+        ``t.net`` is the model, or under DDP a pair of DDP-wrapped generator and discriminator
+        (``ddp.GANPair``): each backward averages its own gradients over the processes.
+        """
+        gan, net, loss = t.model, t.net, t.loss_fn
         opt_g, opt_d = t.optimizers["generator"], t.optimizers["discriminator"]
-        gan.train()
+        net.train()
         real = batch.x                                              # (B, *input_shape)
         if t.augment is not None:
             real, _ = t.augment(real, batch.y, t.aug_gen)
+        scale = 1.0
+        if t.world_size > 1:  # this shard's share of the global batch (see loop.ddp_scale)
+            from archopt.train.loop import ddp_scale
+
+            scale = ddp_scale(t, len(real))
         z = torch.randn(len(real), gan.latent_dim, device=real.device)  # (B, Z)
         with t.autocast():
-            fake = gan.generator(z)                                 # (B, *input_shape)
-            d_loss = loss.d_loss(gan.discriminator(real), gan.discriminator(fake.detach()))
+            fake = net.generator(z)                                 # (B, *input_shape)
+            d_loss = loss.d_loss(net.discriminator(real), net.discriminator(fake.detach()))
         opt_d.zero_grad(set_to_none=True)
-        t.scaler.scale(d_loss).backward()
+        t.scaler.scale(d_loss * scale).backward()
         _clip_and_step(t, opt_d, gan.discriminator)
         with t.autocast():
-            g_loss = loss.g_loss(gan.discriminator(fake))
+            g_loss = loss.g_loss(net.discriminator(fake))
         opt_g.zero_grad(set_to_none=True)
-        t.scaler.scale(g_loss).backward()
+        t.scaler.scale(g_loss * scale).backward()
         _clip_and_step(t, opt_g, gan.generator)
         t.scaler.update()
         for sched in t.schedulers.values():

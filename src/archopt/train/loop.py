@@ -61,7 +61,7 @@ def _run(t: Trainer) -> None:
             if t.first_loss is None:
                 divergence.note_first_loss(t, float(losses["loss"]))
             call(t.callbacks, "on_batch_end", t)
-            if t.interrupted:
+            if sync_interrupt(t):
                 t.acc.time_s += time.perf_counter() - start
                 t.save_last()
                 raise Interrupted(t.run_dir, t.epoch + 1, t.step_in_epoch)
@@ -140,14 +140,22 @@ def ddp_scale(t: Trainer, local: int) -> float:
 
 
 def epoch_summary(t: Trainer, acc: Accumulator, prefix: str) -> dict[str, Any]:
-    """Mean losses and metrics of the epoch's training batches."""
-    losses = acc.mean_losses()
-    if t.world_size > 1:  # every rank saw its shard: average the losses over ranks
-        vec = torch.tensor(list(losses.values()), dtype=torch.float64)
-        torch.distributed.all_reduce(vec)
-        losses = dict(zip(losses, (vec / t.world_size).tolist()))
-    logs = {prefix + k: v for k, v in losses.items()}
+    """Mean losses and metrics of the epoch's training batches, over all processes: the
+    losses from sums over ranks (loss x examples, examples), the metrics on the outputs of
+    every rank together (so counts, confusion matrices and R2 are those of the whole data)."""
+    sums, count = acc.loss_sums()
     out, target = acc.gathered()
+    if t.world_size > 1:
+        from archopt.train.ddp import all_gather
+
+        vec = torch.stack([*sums.values(), count])
+        torch.distributed.all_reduce(vec)
+        sums, count = dict(zip(sums, vec[:-1])), vec[-1]
+        if t.metrics:
+            parts = [p for p in all_gather((out, target), t.world_size) if p[0] is not None]
+            out = torch.cat([p[0] for p in parts]) if parts else None
+            target = torch.cat([p[1] for p in parts]) if parts else None
+    logs = {prefix + k: float(v / count) for k, v in sums.items()}
     if out is not None and t.metrics:
         logs.update({prefix + k: v for k, v in compute(t.metrics, out, target).items()})
     return logs
@@ -186,6 +194,20 @@ def step_plateau(t: Trainer, logs: dict[str, Any]) -> None:
             value = logs.get(sched.monitor.replace("val_", "train_", 1))
         if value is not None:
             sched.step(value)
+
+
+def sync_interrupt(t: Trainer) -> bool:
+    """Whether to stop after this step. A signal reaches each process at its own moment;
+    with several, all stop after the same step once any one was signalled (checked every
+    step on CPU, every 25 steps on GPU, where it is a sync)."""
+    if t.world_size == 1:
+        return t.interrupted
+    if t.device.type != "cpu" and t.global_step % 25:
+        return False
+    flag = torch.tensor([int(t.interrupted)], device=t.device)
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    t.interrupted = bool(flag.item())
+    return t.interrupted
 
 
 def sync_stop(t: Trainer) -> None:

@@ -30,7 +30,8 @@ Layout of ``metrics.json`` (``"format": 2``)::
       "last": {"epoch": 20, "step": 800, "train": {...}, "val": {...}, "test": {...}},
       "epochs": 20,                    # epochs done (the last may be partial: max_steps)
       "steps": 800,                    # optimizer steps done
-      "train_time_s": 12.3             # time in training epochs (no set-up, no final eval)
+      "train_time_s": 12.3,            # time in training epochs (no set-up, no final eval)
+      "threads": 1                     # CPU threads per process (train.threads, or measured)
     }
 
 ``val`` and ``test`` are always full passes in eval mode. Ranking runs (tuning) should read

@@ -49,11 +49,12 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
 def default_threads(world_size: int) -> int:
     """``OMP_NUM_THREADS`` when set (the usual way to share cores among jobs), else the cores
     this process may use, divided among the processes."""
+    from archopt.train.threads import cores
+
     env = os.environ.get("OMP_NUM_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // world_size)
+    return cores(world_size)
 
 
 def set_threads(threads: int | None, world_size: int) -> None:

@@ -3,7 +3,9 @@
 It is plain state (a dataclass); the loop in ``loop.py`` moves it forward. ``state_dict``
 gathers everything a resumed run needs to continue bit for bit: weights, optimizer and schedule
 states, the AMP scaler, each callback's state, every RNG, the position in the data order and
-the epoch's partial sums.
+the epoch's partial sums. With several processes, what differs between ranks (their RNGs and
+the partial sums of their shards) is gathered into the checkpoint rank by rank: a resume on as
+many processes restores each rank's own, on another number the partial sums are merged.
 """
 
 from __future__ import annotations
@@ -51,9 +53,14 @@ class Accumulator:
 
     def mean_losses(self) -> dict[str, float]:
         """Example-weighted mean of each loss over the batches so far."""
+        sums, count = self.loss_sums()
+        return {k: float(v / count) for k, v in sums.items()}
+
+    def loss_sums(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """(sum of loss x examples per loss, number of examples): what ranks add up."""
         w = torch.tensor(self.sizes, dtype=torch.float64)
-        return {k: float((torch.stack(v).double().cpu() * w).sum() / w.sum())
-                for k, v in self.losses.items()}
+        return ({k: (torch.stack(v).double().cpu() * w).sum() for k, v in self.losses.items()},
+                w.sum())
 
     def gathered(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """All outputs (float) and targets so far, on CPU."""
@@ -71,6 +78,22 @@ class Accumulator:
         self.sizes, self.time_s = list(state["sizes"]), float(state["time_s"])
         self.outputs = [state["outputs"]] if state["outputs"] is not None else []
         self.targets = [state["targets"]] if state["targets"] is not None else []
+
+
+def merge_accumulators(states: list[dict[str, Any]]) -> dict[str, Any]:
+    """One accumulator state holding the batches of all of ``states`` (ranks, in order)."""
+    keys = {k for s in states for k in s["losses"]}
+    losses = {k: torch.cat([s["losses"][k] for s in states if k in s["losses"]]) for k in keys}
+    outs = [s["outputs"] for s in states if s["outputs"] is not None]
+    tgts = [s["targets"] for s in states if s["targets"] is not None]
+    return {"losses": losses, "sizes": [n for s in states for n in s["sizes"]],
+            "outputs": torch.cat(outs) if outs else None,
+            "targets": torch.cat(tgts) if tgts else None,
+            "time_s": max(s["time_s"] for s in states)}
+
+
+def empty_accumulator() -> dict[str, Any]:
+    return {"losses": {}, "sizes": [], "outputs": None, "targets": None, "time_s": 0.0}
 
 
 @dataclass(eq=False)
@@ -107,6 +130,7 @@ class Trainer:
     rank: int = 0
     world_size: int = 1
     spec_hash: str = ""
+    threads: int = 0                           # CPU threads chosen (kept by a resumed run)
     plan: str = ""                             # how long the run is, and why (progress)
     # where the run stands
     epoch: int = 0                             # epochs completed
@@ -136,13 +160,18 @@ class Trainer:
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "scaler": self.scaler.state_dict(),
             "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks},
-            "rng": rng_state(self.aug_gen),
             "epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
-            "global_step": self.global_step, "accumulator": self.acc.state_dict(),
+            "global_step": self.global_step,
             "spec_hash": self.spec_hash, "first_loss": self.first_loss,
             # the spec's learning rates: a resume with another train.optimizer.lr rescales
             "base_lrs": {k: float(o.defaults["lr"]) for k, o in self.optimizers.items()},
+            **self.rank_state(),
         }
+
+    def rank_state(self) -> dict[str, Any]:
+        """What differs between ranks: RNGs, the epoch's partial sums, the thread count."""
+        return {"rng": rng_state(self.aug_gen), "accumulator": self.acc.state_dict(),
+                "threads": self.threads}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -159,17 +188,38 @@ class Trainer:
         for cb in self.callbacks:
             if cb.key in state["callbacks"]:
                 cb.load_state_dict(state["callbacks"][cb.key])
-        set_rng_state(state["rng"], self.aug_gen)
         self.epoch, self.step_in_epoch = int(state["epoch"]), int(state["step_in_epoch"])
         self.global_step = int(state["global_step"])
-        self.acc.load_state_dict(state["accumulator"], self.device)
+        mine = self.own_rank_state(state)
+        set_rng_state(mine["rng"], self.aug_gen)
+        self.acc.load_state_dict(mine["accumulator"], self.device)
+
+    def own_rank_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """This rank's part of a checkpoint. Saved by as many ranks: its own. Else the
+        partial sums of all saved ranks go to rank 0 (the others start empty: an epoch's
+        figures are sums over ranks, so the totals stay the same) and RNGs are reused."""
+        saved = state.get("ranks") or [{k: state.get(k) for k in ("rng", "accumulator",
+                                                                   "threads")}]
+        if len(saved) == self.world_size:
+            return saved[self.rank]
+        acc = (merge_accumulators([s["accumulator"] for s in saved]) if self.rank == 0
+               else empty_accumulator())
+        return {"rng": saved[self.rank % len(saved)]["rng"], "accumulator": acc}
 
     def save_last(self) -> None:
+        """Write ``last.pt`` (rank 0), with every rank's own state (all ranks call this)."""
         if self.acc.losses.get("loss"):  # never save weights that a NaN step has reached
             check_finite(self, self.acc.losses["loss"][-1], force=True)
+        ranks = None
+        if self.world_size > 1:
+            from archopt.train.ddp import gather_to_main
+
+            ranks = gather_to_main(self.rank_state(), self.rank, self.world_size)
         if self.is_main and self.run_dir is not None:
-            save_checkpoint(self.run_dir / "checkpoints" / "last.pt", self.state_dict(),
-                            background=True)
+            state = self.state_dict()
+            if ranks is not None:
+                state["ranks"] = ranks
+            save_checkpoint(self.run_dir / "checkpoints" / "last.pt", state, background=True)
 
     def save_best(self, monitor: str | None, value: float, weights: dict[str, Any],
                   epoch: int, step: int) -> None:
