@@ -33,22 +33,10 @@ weights_only=True)``; no pickled module anywhere)::
     distilled: a plain run of the student's spec (``spec.yaml`` has the student model).
 """
 
-import sys
-import types
-from typing import Any
-
+from archopt.callable_package import make_callable
 from archopt.compress.pipeline import compress
 from archopt.models.structure import rebuild
 
 __all__ = ["compress", "rebuild"]
 
-
-class _CallableModule(types.ModuleType):
-    """``archopt.compress(...)`` must stay the function once this package is imported: Python
-    then sets the attribute ``archopt.compress`` to the package, so the package calls it."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return compress(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, compress)

@@ -5,19 +5,10 @@
 package an attribute of ``archopt``, so the package itself is callable and calls ``report``.
 """
 
-import sys
-import types
-from typing import Any
-
+from archopt.callable_package import make_callable
 from archopt.report.build import report
 from archopt.report.profile import count_flops, measure_latency, profile, profile_model
 
 __all__ = ["count_flops", "measure_latency", "profile", "profile_model", "report"]
 
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, report)

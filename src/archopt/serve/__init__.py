@@ -5,23 +5,11 @@ micro-batching, health/readiness/metadata endpoints and Prometheus metrics.
 gives the app itself (tests, embedding in another ASGI server).
 """
 
-import sys
-import types
-
+from archopt.callable_package import make_callable
 from archopt.serve.app import ServeSettings, create_app
 from archopt.serve.model import load_served_model
 from archopt.serve.server import serve
 
 __all__ = ["ServeSettings", "create_app", "load_served_model", "serve"]
 
-
-class _CallablePackage(types.ModuleType):
-    """``archopt.serve(...)`` calls ``serve``: once this package is imported, Python binds
-    ``archopt.serve`` to it, not to the function of the same name,
-    so the package forwards calls."""
-
-    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return serve(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage
+make_callable(__name__, serve)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from archopt.callable_package import make_callable
+
 __all__ = ["show", "show_study", "tune"]
 
 
@@ -34,3 +36,5 @@ def show(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 show_study = show  # the name archopt's top-level API uses (``archopt.show_study(dir)``)
+
+make_callable(__name__, tune)
