@@ -260,7 +260,9 @@ def check_resume(run_dir: Path, spec: Spec) -> dict[str, Any]:
     from archopt.runs import check_run_dir
 
     check_run_dir(run_dir)
-    status, detail = run_status(run_dir)
+    # a data-parallel worker of rank > 0 checks after rank 0 may already train: only the
+    # launcher and rank 0 (a 1-process run) ask whether someone else trains this run
+    status, detail = run_status(run_dir) if ddp.context()[0] == 0 else ("", "")
     if status == "running":
         raise UserError(str(run_dir), f"is being trained right now ({detail})",
                         "wait for it to end, or stop it first")
