@@ -69,7 +69,8 @@ def test_sigkill_at_a_random_step_then_resume_equals_uninterrupted(write_spec, t
     assert history(cut) == history(full)
 
 
-@pytest.mark.xfail(strict=True, reason="known regression from the final merge: a single Ctrl-C ends with a bare `interrupted`, not the resume hint; see the closing note")
+@pytest.mark.xfail(strict=True, reason="known regression from the final merge: one Ctrl-C "
+                   "ends with a bare `interrupted`, not the resume hint")
 def test_sigint_saves_a_checkpoint_and_says_how_to_resume(write_spec, tmp_path):
     spec = dict(SPEC, train={**SPEC["train"], "epochs": 200, "checkpoint_every_steps": None})
     run = tmp_path / "int"
