@@ -52,14 +52,16 @@ def test_grid_study_failed_and_rejected_trials_and_outputs(cli, write_spec, tmp_
     code, stdout, err = cli("tune", write_spec(spec), "--out", out, "--progress", "lines")
     assert code == 0, err
     by = {(r["train.optimizer"], r["model.hidden"]): r for r in rows(out)}
-    assert len(by) == 4  # the grid's size, by default
+    assert len(by) == 4  # the grid's size, by default: it ends when the grid is done
+    # candidates rejected by a budget do not count as trials; they are reported apart
+    assert "2 trials finished (1 complete, 0 pruned, 1 failed), 2 candidates rejected" in stdout
     ok = by[("adam", "[8]")]
     assert ok["state"] == "COMPLETE" and float(ok["val_accuracy"]) > 0.5
     assert by[("sgd", "[8]")]["state"] == "FAIL"
     assert "loss became" in by[("sgd", "[8]")]["reason"]
     for opt in ("adam", "sgd"):  # 8,970 parameters: refused before any training
         r = by[(opt, "[64,64]")]
-        assert r["state"] == "PRUNED" and "rejected before training" in r["reason"]
+        assert r["state"] == "REJECTED" and "rejected before training" in r["reason"]
         assert not (out / r["run_dir"] / "spec.yaml").exists()
     # the complete trial is an ordinary run directory; best.yaml trains it again
     run = out / ok["run_dir"]
@@ -75,7 +77,7 @@ def test_grid_study_failed_and_rejected_trials_and_outputs(cli, write_spec, tmp_
     code, shown, _ = cli("tune", "show", out, "--json")
     s = json.loads(shown)
     assert code == 0 and s["best"]["number"] == int(ok["number"])
-    assert s["counts"] == {"complete": 1, "fail": 1, "pruned": 2}
+    assert s["counts"] == {"complete": 1, "fail": 1, "rejected": 2}
 
 
 def _running(study_dir: Path) -> list:

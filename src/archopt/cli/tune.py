@@ -86,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
 def report(r: dict[str, Any]) -> None:
     c = r["trials"]
     print(f"study {r['study']}: {c['finished']} trials finished ({c['complete']} complete, "
-          f"{c['pruned']} pruned, {c['failed']} failed) in {r['wall_s']} s with "
+          f"{c['pruned']} pruned, {c['failed']} failed)"
+          + (f", {c['rejected']} candidates rejected by the budgets before training"
+             if c.get("rejected") else "") + f" in {r['wall_s']} s with "
           f"{r['workers']} worker(s) x {r['threads_per_worker']} thread(s); "
           f"mean overhead per trial {r['mean_overhead_s']} s")
+    if r.get("stopped"):
+        print(f"stopped early: {r['stopped']}")
     b = r["best"]
     if b is None:
         print("no trial completed")

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from archopt.spec.load import write_atomic
+from archopt.tune.outcomes import REJECTED
 
 
 def feasible(trials: list) -> list:
@@ -65,7 +66,8 @@ def trials_csv(trials: list, objectives: list[str], params: list[str]) -> str:
     for t in trials:
         ua = t.user_attrs
         vals = list(t.values) if t.values is not None else [None] * len(objectives)
-        row = [t.number, t.state.name, *vals,
+        state = "REJECTED" if ua.get(REJECTED) else t.state.name
+        row = [t.number, state, *vals,
                *[(ua.get("costs") or {}).get(c) for c in costs],
                *[_cell(t.params.get(p)) for p in params],
                ua.get("epochs"), ua.get("wall_s"), ua.get("overhead_s"), ua.get("reason"),

@@ -48,12 +48,13 @@ def make_plan(spec: Spec, trials: int | None = None) -> Plan:
     import optuna
 
     from archopt.tune.pruners import build_pruner
-    from archopt.tune.samplers import CLASSES, check_options
+    from archopt.tune.samplers import CLASSES, build_sampler, check_options
 
     check_options(CLASSES, t.sampler.name, t.sampler.options(), "tune.sampler", optuna.samplers)
     build_pruner(t.pruner.name, t.pruner.options())
     if t.sampler.name == "grid":
         grid = sp.grid(space)
+    build_sampler(t.sampler.name, t.sampler.options(), 0, grid)  # options Optuna refuses
     if t.sampler.name in ("cmaes", "qmc") and len(objectives) > 1:
         raise UserError("tune.sampler.name", f"{t.sampler.name} optimizes one objective",
                         "use nsga2 or tpe (or gp) for several objectives")

@@ -27,10 +27,12 @@ class StudyProgress:
             self.task = self.bar.add_task("", total=target)
             self.bar.start()
 
-    def update(self, counts: dict[str, int], best: Any, line: str) -> None:
+    def update(self, counts: dict[str, int], best: Any, line: str, counted: bool = True) -> None:
+        """After a trial ended (``counted``: it counts toward the target; a rejected one
+        does not)."""
         if self.quiet:
             return
-        self.done_here += 1
+        self.done_here += counted
         finished = counts["finished"]
         elapsed = time.monotonic() - self.start
         left = max(self.target - finished, 0)
@@ -38,7 +40,9 @@ class StudyProgress:
             if self.done_here else 0.0
         best_txt = f"best {self.objective} {best[1]:.4g} (#{best[0]})" if best else "best -"
         status = (f"{counts['complete']} done, {counts['pruned']} pruned, "
-                  f"{counts['failed']} failed | {best_txt} | ETA {_hms(eta)}")
+                  f"{counts['failed']} failed"
+                  + (f", {counts['rejected']} rejected" if counts.get("rejected") else "")
+                  + f" | {best_txt} | ETA {_hms(eta)}")
         if self.bar is not None:
             self.bar.update(self.task, completed=finished, description=status)
         else:

@@ -10,10 +10,16 @@ gp         ``GPSampler``                          Bayesian: Gaussian process, lo
 cmaes      ``CmaEsSampler``                       evolution strategy (CMA-ES, continuous)
 qmc        ``QMCSampler``                         quasi-random (Sobol) space filling
 nsga2      ``NSGAIISampler``                      evolutionary, several objectives
+evolution  ``archopt.search.RegularizedEvolution  evolutionary: regularized (aging) evolution
+           Sampler``                              (Real et al. 2019), one or several objectives
 =========  =====================================  =============================================
 
 Options are the class's own keyword arguments (``n_startup_trials``, ``population_size``, ...),
 checked against its signature; only plain values (numbers, strings, booleans) are accepted.
+``evolution`` takes ``population_size`` (default 20; the first that many trials are random) and
+``sample_size`` (the tournament, default 5; larger is greedier); it is archopt's own (Optuna has
+no aging evolution) and, like the others, reads everything back from the storage, so a resumed
+or shared study continues the same evolution.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ CLASSES = {
     "cmaes": "CmaEsSampler",
     "qmc": "QMCSampler",
     "nsga2": "NSGAIISampler",
+    "evolution": "archopt.search.evolution:RegularizedEvolutionSampler",
 }
 DEFAULTS: dict[str, dict[str, Any]] = {"tpe": {"multivariate": True}}
 _NOT_OPTIONS = {"seed", "search_space", "constraints_func"}
@@ -42,7 +49,7 @@ def check_options(table: dict[str, str], name: str, options: dict[str, Any], whe
     if name not in table:
         raise UserError(f"{where}.name", f"unknown {where.split('.')[-1]} '{name}'",
                         suggest(name, table) or f"choose one of: {', '.join(table)}")
-    cls = getattr(module, table[name])
+    cls = _resolve(table[name], module)
     params = inspect.signature(cls.__init__).parameters
     allowed = [p for p, v in params.items() if p != "self" and p not in _NOT_OPTIONS
                and v.kind is not inspect.Parameter.VAR_KEYWORD
@@ -55,6 +62,16 @@ def check_options(table: dict[str, str], name: str, options: dict[str, Any], whe
             raise UserError(f"{where}.{key}", f"must be a number, string or boolean, "
                             f"got {value!r}")
     return cls
+
+
+def _resolve(entry: str, module: Any) -> type:
+    """A table entry: a class of ``module``, or ``package.module:Class`` (archopt's own)."""
+    if ":" in entry:
+        import importlib
+
+        where, name = entry.split(":")
+        return getattr(importlib.import_module(where), name)
+    return getattr(module, entry)
 
 
 def build_sampler(name: str, options: dict[str, Any], seed: int,

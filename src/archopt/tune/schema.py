@@ -27,7 +27,7 @@ class SamplerSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
 
-    name: str = "tpe"                                 # grid|random|tpe|gp|cmaes|qmc|nsga2
+    name: str = "tpe"             # grid|random|tpe|gp|cmaes|qmc|nsga2|evolution
     seed: int | None = None                           # None: the spec's seed
 
     def options(self) -> dict[str, Any]:

@@ -7,8 +7,9 @@
       study.json       study name, storage URL (password hidden), objectives, space fingerprint
       study.db         the Optuna storage (SQLite) unless tune.storage / --storage names one
       trials/NNNN/     one ordinary run directory per trial (NNNN = Optuna's trial number)
-      trials.csv       one row per trial: number, state, objective values, costs, parameters,
-                       epochs, wall and overhead seconds, reason (failed/pruned), run_dir
+      trials.csv       one row per trial: number, state (Optuna's, or REJECTED for a candidate
+                       a budget refused before training), objective values, costs,
+                       parameters, epochs, wall and overhead seconds, reason, run_dir
       best.yaml        the best trial's full spec, without the tune section:
                        ``archopt train STUDY_DIR/best.yaml`` trains it again
       best.json        the best trial (or the Pareto front) with values and run directories
@@ -18,9 +19,10 @@
 
 A trial's Optuna user attributes carry ``run_dir`` (relative to the study directory), ``costs``
 (params, flops, latency_ms when measured), ``epochs``, ``wall_s``, ``overhead_s`` (time outside
-training) and ``reason`` (why it failed, or ``rejected: ...`` when a budget refused it before
-training). Everything readable without archopt: the CSV, the YAML, the JSON and the SQLite file
-(optuna-dashboard opens ``sqlite:///STUDY_DIR/study.db``).
+training) and ``reason`` (why it failed or was pruned); a candidate refused by a budget before
+training is PRUNED in Optuna with ``rejected: true`` and its reason. Everything is readable
+without archopt: the CSV, the YAML, the JSON and the SQLite file (optuna-dashboard opens
+``sqlite:///STUDY_DIR/study.db``).
 """
 
 from __future__ import annotations

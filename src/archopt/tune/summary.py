@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from archopt.tune import storage as st
+from archopt.tune.outcomes import REJECTED
 from archopt.tune.outputs import best_trials
 from archopt.tune.study_dir import check_study_dir
 
@@ -30,14 +31,16 @@ def show(study_dir: str | os.PathLike, storage: str | None = None) -> dict[str, 
     trials = study.get_trials(deepcopy=False)
     counts: dict[str, int] = {}
     for t in trials:
-        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+        state = "rejected" if t.user_attrs.get(REJECTED) else t.state.name.lower()
+        counts[state] = counts.get(state, 0) + 1
     best = best_trials(trials, dirs)
     done = [t for t in trials if t.values is not None]
     rev = dirs[0] == "maximize"
     done.sort(key=lambda t: (-t.values[0] if rev else t.values[0]))
 
     def row(t: Any) -> dict[str, Any]:
-        return {"number": t.number, "state": t.state.name.lower(),
+        state = "rejected" if t.user_attrs.get(REJECTED) else t.state.name.lower()
+        return {"number": t.number, "state": state,
                 "values": dict(zip(names, t.values)) if t.values else None,
                 "params": t.params, "epochs": t.user_attrs.get("epochs"),
                 "wall_s": t.user_attrs.get("wall_s"), "run_dir": t.user_attrs.get("run_dir"),
