@@ -90,9 +90,10 @@ def report(r: dict[str, Any]) -> None:
           + (f", {c['rejected']} candidates rejected by the budgets before training"
              if c.get("rejected") else "") + f" in {r['wall_s']} s with "
           f"{r['workers']} worker(s) x {r['threads_per_worker']} thread(s); "
-          f"mean overhead per trial {r['mean_overhead_s']} s")
+          f"mean overhead per trial {r['mean_overhead_s']} s "
+          f"(CPU {r.get('mean_overhead_cpu_s')} s)")
     if r.get("stopped"):
-        print(f"stopped early: {r['stopped']}")
+        print(f"ended: {r['stopped']}")
     b = r["best"]
     if b is None:
         print("no trial completed")

@@ -55,7 +55,7 @@ def record_result(study: Any, trial: Any, plan: Any, result: dict[str, Any]) -> 
     from optuna.trial import TrialState
 
     metrics, costs = result["metrics"], result["costs"]
-    for key in ("wall_s", "overhead_s"):
+    for key in ("wall_s", "overhead_s", "overhead_cpu_s"):
         trial.set_user_attr(key, result[key])
     trial.set_user_attr("epochs", metrics.get("epochs"))
     trial.set_user_attr("train_time_s", metrics.get("train_time_s"))

@@ -17,6 +17,7 @@ single-objective one.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from archopt.train.callbacks import Callback
@@ -31,6 +32,14 @@ class Reporter(Callback):
         self.conn, self.number, self.monitor = conn, number, monitor
         self.pruned_at: int | None = None
         self.parent = os.getppid()
+        self.epochs_cpu_s = 0.0  # CPU seconds inside epochs (training and validation)
+        self._epoch_cpu = 0.0
+
+    def on_epoch_start(self, trainer: Any) -> None:
+        self._epoch_cpu = time.process_time()
+
+    def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
+        self.epochs_cpu_s += time.process_time() - self._epoch_cpu
 
     def on_validation_end(self, trainer: Any, logs: dict[str, Any]) -> None:
         if os.getppid() != self.parent:  # the study's process is gone: stop working for it

@@ -42,7 +42,7 @@ class Runner:
         self.plan, self.path, self.storage, self.name = plan, path, storage, name
         self.shared, self.quiet, self.progress_mode, self.plots = shared, quiet, progress, plots
         self.running: dict[int, dict[str, Any]] = {}   # trial number -> trial, worker, costs
-        self.overheads: list[float] = []
+        self.overheads: list[tuple[float, float]] = []  # per trial: wall, CPU seconds
         self.rejected_in_a_row = 0
         self.stop_reason: str | None = None
 
@@ -83,8 +83,7 @@ class Runner:
                 "objectives": {o.name: o.direction for o in self.plan.objectives},
                 "best": best, "workers": t.workers, "stopped": self.stop_reason,
                 "threads_per_worker": pool.threads, "recycled_workers": pool.recycled,
-                "mean_overhead_s": round(sum(self.overheads) / len(self.overheads), 4)
-                if self.overheads else None,
+                **_mean_overheads(self.overheads),
                 "wall_s": round(time.monotonic() - started, 2)}
 
     def _loop(self, study: Any, pool: Pool, progress: Any, deadline: float) -> None:
@@ -93,7 +92,7 @@ class Runner:
         while True:
             c = self.counts(study)
             if self.stop_reason is None and stopped(study):
-                self.stop_reason = "the sampler has no new candidate (grid done)"
+                self.stop_reason = "every point of the grid was tried"
             if self.stop_reason is None and self.rejected_in_a_row >= REJECTION_LIMIT:
                 self.stop_reason = (f"{REJECTION_LIMIT} candidates in a row broke the budgets; "
                                     "loosen tune.constraints or narrow tune.space")
@@ -183,7 +182,8 @@ class Runner:
             self.rejected_in_a_row += 1
             pool.send(w, ("reject", reason))
             self._release(n, w)
-            self._finished(study, n, "rejected", reason, progress)
+            self._finished(study, n, "rejected", reason.replace("rejected before training: ", "")
+                           + " (before training)", progress)
         elif kind == "report":
             from archopt.tune.pruning import should_prune
 
@@ -194,7 +194,7 @@ class Runner:
                                  _direction(self.plan.curve.direction), costs, cost_dirs)
             pool.send(w, ("prune", prune))
         elif kind == "done":
-            self.overheads.append(msg[2]["overhead_s"])
+            self.overheads.append((msg[2]["overhead_s"], msg[2]["overhead_cpu_s"]))
             state, detail = outcomes.record_result(study, trial, self.plan, msg[2])
             self._release(n, w)
             self._finished(study, n, state, detail, progress)
@@ -231,6 +231,12 @@ class Runner:
                                                        b.values)),
                 "params": b.params, "run_dir": str(self.path / b.user_attrs.get("run_dir", "")),
                 "best_yaml": str(self.path / "best.yaml"), "pareto_size": len(best)}
+
+
+def _mean_overheads(pairs: list[tuple[float, float]]) -> dict[str, float | None]:
+    n = len(pairs)
+    return {"mean_overhead_s": round(sum(p[0] for p in pairs) / n, 4) if n else None,
+            "mean_overhead_cpu_s": round(sum(p[1] for p in pairs) / n, 4) if n else None}
 
 
 def _abandoned(pool: Pool, w: Any, kind: str) -> None:

@@ -5,11 +5,13 @@
     STUDY_DIR/
       spec.yaml        the resolved spec, tune section included (what --resume re-reads)
       study.json       study name, storage URL (password hidden), objectives, space fingerprint
-      study.db         the Optuna storage (SQLite) unless tune.storage / --storage names one
+      study.db         the Optuna storage (SQLite, WAL mode: study.db-wal and study.db-shm may
+                       sit beside it) unless tune.storage / --storage names one
       trials/NNNN/     one ordinary run directory per trial (NNNN = Optuna's trial number)
       trials.csv       one row per trial: number, state (Optuna's, or REJECTED for a candidate
                        a budget refused before training), objective values, costs,
-                       parameters, epochs, wall and overhead seconds, reason, run_dir
+                       parameters, epochs, wall and overhead seconds (wall, CPU), reason,
+                       run_dir
       best.yaml        the best trial's full spec, without the tune section:
                        ``archopt train STUDY_DIR/best.yaml`` trains it again
       best.json        the best trial (or the Pareto front) with values and run directories
@@ -18,9 +20,10 @@
       .lock            held by the process that runs the study (one process per directory)
 
 A trial's Optuna user attributes carry ``run_dir`` (relative to the study directory), ``costs``
-(params, flops, latency_ms when measured), ``epochs``, ``wall_s``, ``overhead_s`` (time outside
-training) and ``reason`` (why it failed or was pruned); a candidate refused by a budget before
-training is PRUNED in Optuna with ``rejected: true`` and its reason. Everything is readable
+(params, flops, latency_ms when measured), ``epochs``, ``wall_s``, ``overhead_s`` and
+``overhead_cpu_s`` (wall and CPU seconds outside training epochs) and ``reason`` (why it failed
+or was pruned); a candidate refused by a budget before training is PRUNED in Optuna with
+``rejected: true`` and its reason. Everything is readable
 without archopt: the CSV, the YAML, the JSON and the SQLite file (optuna-dashboard opens
 ``sqlite:///STUDY_DIR/study.db``).
 """

@@ -47,6 +47,7 @@ def show(study_dir: str | os.PathLike, storage: str | None = None) -> dict[str, 
                 "reason": t.user_attrs.get("reason")}
 
     overheads = [t.user_attrs["overhead_s"] for t in trials if "overhead_s" in t.user_attrs]
+    cpu = [t.user_attrs["overhead_cpu_s"] for t in trials if "overhead_cpu_s" in t.user_attrs]
     return {"study_dir": str(path), "study": meta["study"], "storage": meta.get("storage"),
             "objectives": meta["objectives"], "counts": counts,
             "best": row(best[0]) if best else None,
@@ -54,5 +55,6 @@ def show(study_dir: str | os.PathLike, storage: str | None = None) -> dict[str, 
             "ranked": [row(t) for t in done],
             "failed": [row(t) for t in trials if t.state.name == "FAIL"],
             "mean_overhead_s": round(sum(overheads) / len(overheads), 4) if overheads else None,
+            "mean_overhead_cpu_s": round(sum(cpu) / len(cpu), 4) if cpu else None,
             "plots": sorted(p.name for p in (path / "plots").glob("*.png")),
             "best_yaml": str(path / "best.yaml") if (path / "best.yaml").is_file() else None}
