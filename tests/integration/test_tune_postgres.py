@@ -71,7 +71,7 @@ def test_three_processes_one_killed_then_resumed(write_spec, tmp_path):
                        log=logs[i]) for i in range(3)]
         storage = optuna.storages.RDBStorage(url.replace("postgresql:", "postgresql+psycopg:"))
         killed = victim = None
-        deadline = time.time() + 240
+        deadline = time.time() + 600  # a guard against a hang, generous for a loaded machine
         try:
             # kill the first process seen running a trial (between ask and tell)
             while time.time() < deadline and killed is None:
@@ -114,7 +114,7 @@ def test_three_processes_one_killed_then_resumed(write_spec, tmp_path):
         # the killed process's study directory resumes the shared study: one more trial
         log = tmp_path / "resume.log"
         _wait(_tune("--resume", tmp_path / f"m{victim}", "--trials", TRIALS + 1, log=log),
-              log, time.time() + 120)
+              log, time.time() + 300)
         after = optuna.load_study(study_name="shared", storage=storage).trials
         storage.engine.dispose()
     new = [t for t in after if t.number not in {u.number for u in trials}]

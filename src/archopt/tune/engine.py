@@ -25,15 +25,10 @@ from archopt.spec.load import write_atomic
 from archopt.spec.schema import Spec
 from archopt.tune import storage as st
 from archopt.tune.plan import make_plan
+from archopt.tune.runner import Runner, StudyInterrupted
+
+__all__ = ["StudyInterrupted", "tune"]
 from archopt.tune.study_dir import Lock, check_study_dir, fingerprint, new_study_dir
-
-
-class StudyInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM: running trials were queued again; resume with --resume DIR."""
-
-    def __init__(self, study_dir: Path) -> None:
-        self.study_dir = study_dir
-        super().__init__(str(study_dir))
 
 
 def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None = None,
@@ -88,8 +83,6 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
             "objectives": {o.name: o.direction for o in plan.objectives},
             "fingerprint": fingerprint(spec.tune.model_dump(mode="json")),
             "format": 1}, indent=2) + "\n")
-        from archopt.tune.runner import Runner
-
         return Runner(plan, path, storage_obj, name, shared is not None, quiet, progress,
                       plots).run()
 

@@ -34,6 +34,14 @@ from archopt.tune.study import open_study, stopped
 REJECTION_LIMIT = 200
 
 
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM: running trials were queued again; resume with --resume DIR."""
+
+    def __init__(self, study_dir: Path) -> None:
+        self.study_dir = study_dir
+        super().__init__(str(study_dir))
+
+
 class Runner:
     """One ``tune`` call's loop over its worker pool."""
 
@@ -65,8 +73,6 @@ class Runner:
         try:
             self._loop(study, pool, progress, deadline)
         except KeyboardInterrupt:
-            from archopt.tune.engine import StudyInterrupted
-
             for info in list(self.running.values()):
                 acc.fail_and_retry(study, info["trial"]._trial_id,
                                    "interrupted (Ctrl-C or SIGTERM)")
