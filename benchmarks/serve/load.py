@@ -3,11 +3,13 @@
 (--max-batch 1); then a memory soak.
 
   nice -n 10 .venv/bin/python benchmarks/serve/load.py RUN_DIR/export/onnx \\
-      --duration 5 --rounds 3 --procs 2 --soak 120
+      --duration 10 --warmup 3 --rounds 3 --procs 2 --soak 120
 
 Two servers run side by side (one per mode, one model thread each); each (clients, mode) cell
 is measured ``--rounds`` times, the modes interleaved, and the medians reported with their
-spread (min-max over the rounds).
+spread (min-max over the rounds). A measurement counts the answers that arrive in ``--duration``
+seconds after ``--warmup`` seconds of load (the queue filling up); requests still in flight at
+the end are neither counted nor errors.
 
 The load generator is ``--procs`` client processes, each an asyncio loop holding its share of
 the clients on keep-alive HTTP/1.1 connections (asyncio streams, the request bytes prepared in
@@ -107,7 +109,7 @@ def requests_for(port: int, bodies: list[bytes]) -> list[bytes]:
             for b in bodies]
 
 
-async def _client(port: int, reqs: list[bytes], k: int, step: int, start_at: float,
+async def _client(port: int, reqs: list[bytes], k: int, step: int, count_from: float,
                   stop_at: float, out: dict) -> None:
     i = k
     reader = writer = None
@@ -133,7 +135,7 @@ async def _client(port: int, reqs: list[bytes], k: int, step: int, start_at: flo
             if writer is not None:
                 writer.close()
             reader = writer = None
-        if time.time() <= stop_at:  # answers after the end of the window are not counted
+        if count_from <= time.time() <= stop_at:  # only answers inside the window count
             if ok:
                 out["latencies"].append(time.perf_counter() - t)
             else:
@@ -144,14 +146,15 @@ async def _client(port: int, reqs: list[bytes], k: int, step: int, start_at: flo
 
 
 def run_clients(port: int, reqs: list[bytes], first: int, count: int, step: int,
-                start_at: float, duration: float) -> dict:
-    """``count`` closed-loop clients in this process, from ``start_at`` for ``duration`` s."""
+                start_at: float, warmup: float, duration: float) -> dict:
+    """``count`` closed-loop clients in this process from ``start_at``; the answers that
+    arrive in the ``duration`` seconds after ``warmup`` seconds are counted."""
     out: dict = {"latencies": [], "errors": 0, "checked": False}
 
     async def main() -> None:
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        stop_at = start_at + duration
-        await asyncio.gather(*(_client(port, reqs, first + j, step, start_at, stop_at, out)
+        count_from, stop_at = start_at + warmup, start_at + warmup + duration
+        await asyncio.gather(*(_client(port, reqs, first + j, step, count_from, stop_at, out)
                                for j in range(count)))
 
     cpu0 = time.process_time()
@@ -161,18 +164,22 @@ def run_clients(port: int, reqs: list[bytes], first: int, count: int, step: int,
 
 
 def load(pool: mp.pool.Pool, procs: int, port: int, reqs: list[bytes], clients: int,
-         duration: float, pid: int) -> dict:
-    """One measurement: ``clients`` spread over the client processes."""
+         duration: float, pid: int, warmup: float = 0.0) -> dict:
+    """One measurement: ``clients`` spread over the client processes; the first ``warmup``
+    seconds (the queue filling up) are not counted, in the figures or in the server's CPU."""
     shares = [clients // procs + (i < clients % procs) for i in range(procs)]
     starts = np.cumsum([0] + shares[:-1])
     start_at = time.time() + 1.5  # every process starts at the same moment
+    jobs = [(port, reqs, int(s), n, clients, start_at, warmup, duration)
+            for s, n in zip(starts, shares) if n]
+    parts = pool.starmap_async(run_clients, jobs)
+    time.sleep(max(0.0, start_at + warmup - time.time()))
     ex0, calls0 = batches(port)
     cpu0 = cpu_seconds(pid)
-    jobs = [(port, reqs, int(s), n, clients, start_at, duration)
-            for s, n in zip(starts, shares) if n]
-    parts = pool.starmap(run_clients, jobs)
+    time.sleep(max(0.0, start_at + warmup + duration - time.time()))
     server_cpu = cpu_seconds(pid) - cpu0
     ex1, calls1 = batches(port)
+    parts = parts.get()
     lat = np.array([x for p in parts for x in p["latencies"]] or [float("nan")])
     n = int(np.isfinite(lat).sum())
     return {"rps": n / duration, "p50": float(np.percentile(lat, 50)) * 1e3,
@@ -190,7 +197,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("artifact", help="a folder made by `archopt export`")
     p.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32, 128])
-    p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    p.add_argument("--warmup", type=float, default=3.0,
+                   help="seconds of load before each measurement, not counted")
     p.add_argument("--rounds", type=int, default=3, help="measurements per cell, interleaved")
     p.add_argument("--procs", type=int, default=2, help="client processes")
     p.add_argument("--soak", type=float, default=120.0, help="soak seconds (0: none)")
@@ -218,7 +227,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 for mode, (proc, port) in servers.items():
                     r = load(pool, args.procs, port, requests_for(port, bodies), clients,
-                             args.duration, proc.pid)
+                             args.duration, proc.pid, args.warmup)
                     r["alive"] = proc.poll() is None
                     results.setdefault((clients, mode), []).append(r)
                     print(clients, mode, {k: round(v, 3) if isinstance(v, float) else v
@@ -254,7 +263,7 @@ def run_soak(pool: mp.pool.Pool, args: argparse.Namespace, server: tuple, bodies
 
     def measure() -> None:
         result.update(load(pool, args.procs, port, requests_for(port, bodies),
-                           args.soak_clients, args.soak, proc.pid))
+                           args.soak_clients, args.soak, proc.pid, args.warmup))
 
     worker = threading.Thread(target=measure)
     worker.start()
@@ -278,8 +287,8 @@ def report(args: argparse.Namespace, meta: dict, results: dict, soak: dict | Non
     print(f"machine: {cpu_model()} ({os.cpu_count()} cores, shared with other jobs; load "
           f"average {', '.join(f'{u:.1f}' for u in uptime)}); model: {model.get('name', model)} "
           f"({meta['task']}, {meta['format']}); {args.procs} client processes; "
-          f"{args.duration:g} s per measurement, {args.rounds} interleaved rounds: medians "
-          "(min-max)\n")
+          f"{args.duration:g} s per measurement after {args.warmup:g} s of load not counted, "
+          f"{args.rounds} interleaved rounds: medians (min-max)\n")
     print("| clients | mode | requests/s | p50 ms | p99 ms | errors | mean batch | server CPU "
           "ms/req | server CPU share | client CPU ms/req | batching / none (req/s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
