@@ -112,7 +112,6 @@ def _before_trial_one(spec: Spec, new: bool) -> tuple[list[dict[str, Any]], dict
     from archopt.search.candidates import check_space, prescreen
     from archopt.tune import objectives as obj
     from archopt.tune import space as sp
-
     from archopt.tune.plan import make_plan
 
     s = spec.search
