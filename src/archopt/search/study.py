@@ -98,7 +98,7 @@ def search(spec: Spec | str | os.PathLike | dict | None = None, *,
         enqueue, screened = _before_trial_one(spec, resume is None)
         result = run_study(spec, out=out, resume=resume, trials=trials, workers=workers,
                            storage=storage, study=study, quiet=quiet, progress=progress,
-                           plots=plots, enqueue=enqueue)
+                           plots=plots, enqueue=enqueue, search=True)
     except UserError as err:
         raise _relabel(err) from None
     result["prescreen"] = screened

@@ -23,10 +23,7 @@ __all__ = ["show", "show_study", "tune"]
 
 def tune(*args: Any, **kwargs: Any) -> dict[str, Any]:
     """Run or resume a study; see ``archopt.tune.engine.tune``."""
-    from archopt.tune.engine import refuse_search
     from archopt.tune.engine import tune as _tune
-
-    refuse_search(args[0] if args else kwargs.get("spec"))
 
     return _tune(*args, **kwargs)
 

@@ -57,7 +57,7 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
          resume: str | os.PathLike | None = None, trials: int | None = None,
          workers: int | None = None, storage: str | None = None, study: str | None = None,
          quiet: bool = False, progress: str = "auto", plots: bool = True,
-         enqueue: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+         enqueue: list[dict[str, Any]] | None = None, search: bool = False) -> dict[str, Any]:
     """Run (or resume) a hyperparameter study; returns its summary.
 
     Args:
@@ -72,12 +72,17 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
         plots: draw the PNG plots at the end.
         enqueue: parameters of the first trials of a new study (``archopt search``'s
             pre-screen); ignored when the study already has trials.
+        search: run a spec's ``search:`` section (``archopt.search`` does); else such a spec
+            is refused with a pointer to ``archopt search``.
 
     Raises:
         UserError: for a bad tune section, storage or study directory, before anything is
             written.
     """
     spec, meta, resume_dir = _load(spec, resume)
+    if spec.search is not None and not search:
+        raise UserError("search", "this spec has a search: section (an architecture search)",
+                        "run it with `archopt search SPEC`")
     t = section(spec)
     if t is None:
         raise UserError("tune", "the spec has no tune: section",
@@ -111,15 +116,6 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
             "format": 1}, indent=2) + "\n")
         return Runner(plan, path, storage_obj, name, shared is not None, quiet, progress,
                       plots, enqueue).run()
-
-
-def refuse_search(spec: Any) -> None:
-    """``archopt tune`` on a spec with a ``search:`` section: say to use ``archopt search``."""
-    if spec is not None and not isinstance(spec, Spec):
-        spec = load_spec(spec)
-    if spec is not None and spec.search is not None:
-        raise UserError("search", "this spec has a search: section (an architecture search)",
-                        "run it with `archopt search SPEC`")
 
 
 def _load(spec: Any, resume: Any) -> tuple[Spec, dict | None, Path | None]:
