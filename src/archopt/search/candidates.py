@@ -71,25 +71,44 @@ def check_space(space: dict[str, Any], base: dict[str, Any], shape: Any, n: int 
     return BuildReport(n, n - len(bad), bad)
 
 
+def _fits(c: Candidate, shape: Any, budgets: dict[str, tuple[float | None, float | None]],
+          latency: dict[str, Any] | None) -> bool:
+    """Whether an untrained candidate meets the budgets on params, FLOPs and latency (batch-1
+    latency timed quickly here; the study times it again, fully, before training)."""
+    from archopt.report.profile import count_flops, example_input
+
+    costs = {"params": float(sum(p.numel() for p in c.model.parameters()))}
+    if "flops" in budgets:
+        costs["flops"] = float(count_flops(c.model, example_input(c.model, shape, 1))[0])
+    if "latency_ms" in budgets and latency is not None:
+        from archopt.search.costs import device_of, latency_costs
+
+        quick = {**latency, "throughput_batch": None, "rounds": 2, "repeats": 5}
+        costs["latency_ms"] = latency_costs(c.model, shape, quick, device_of(c.spec))[
+            "latency_ms"]
+    for name, (lo, hi) in budgets.items():
+        v = costs.get(name)
+        if v is not None and ((lo is not None and v < lo) or (hi is not None and v > hi)):
+            return False
+    return True
+
+
 def prescreen(space: dict[str, Any], base: dict[str, Any], data: Any, options: Any,
-              budgets: dict[str, tuple[float | None, float | None]], seed: int
-              ) -> list[Candidate]:
+              budgets: dict[str, tuple[float | None, float | None]], seed: int,
+              latency: dict[str, Any] | None = None) -> list[Candidate]:
     """Score ``options.candidates`` random candidates with a zero-cost proxy; best first.
 
-    Candidates that do not build, or whose parameter count breaks a ``params`` budget, are
-    left out (nothing trains either way).
+    Candidates that do not build, or that break a budget on params, FLOPs or (with
+    ``latency``, the ``search.latency`` options) batch latency, are left out: nothing trains
+    either way.
     """
     from archopt.search.proxies import PROXIES
 
     x = data.train.x[:options.batch_size]
     lengths = data.train.lengths[:options.batch_size] if data.train.lengths is not None else None
-    lo, hi = budgets.get("params", (None, None))
     scored = []
     for c in draw(space, base, data.shape, options.candidates, seed):
-        if c.model is None:
-            continue
-        n = sum(p.numel() for p in c.model.parameters())
-        if (lo is not None and n < lo) or (hi is not None and n > hi):
+        if c.model is None or not _fits(c, data.shape, budgets, latency):
             continue
         try:
             c.score = float(PROXIES[options.proxy](c.model, x, lengths))

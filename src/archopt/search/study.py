@@ -126,7 +126,7 @@ def _before_trial_one(spec: Spec, new: bool) -> tuple[list[dict[str, Any]], dict
 
     t0 = time.perf_counter()
     scored = prescreen(space, base, data, s.prescreen, obj.parse_constraints(s.constraints),
-                       spec.seed)
+                       spec.seed, s.latency.model_dump())
     keep = scored[:s.prescreen.keep]
     return [c.params for c in keep], {
         "proxy": s.prescreen.proxy, "candidates": s.prescreen.candidates, "scored": len(scored),

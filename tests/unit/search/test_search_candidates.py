@@ -74,3 +74,13 @@ def test_prescreen_scores_untrained_candidates_best_first_within_the_params_budg
 
         model = build_model(c.spec.model, digits.shape, seed=0)
         assert sum(p.numel() for p in model.parameters()) <= 2000
+
+
+def test_prescreen_leaves_out_candidates_over_a_latency_budget(digits):
+    space = sp.parse_space({"model.channels": {"list": {"length": [1, 2],
+                                                        "item": {"choice": [4, 8]}}}})
+    opts = PrescreenSpec(candidates=4, keep=2, batch_size=16)
+    timing = {"batch_size": 1, "throughput_batch": None, "rounds": 1, "repeats": 2,
+              "warmup": 1, "threads": 1}
+    assert prescreen(space, BASE, digits, opts, {"latency_ms": (None, 1e-6)}, 0, timing) == []
+    assert len(prescreen(space, BASE, digits, opts, {"latency_ms": (None, 1e6)}, 0, timing)) == 4
