@@ -3,7 +3,7 @@ spec's ``search:`` section, on the tuning engine (same study directory as `archo
 
   archopt search examples/search/mnist1d_latency.yaml          new study in studies/NAME/TIME
   archopt search SPEC --trials 40 --workers 2 --out studies/arch
-  archopt search SPEC --reference runs/mnist1d-cnn/...         a trained run beside the front
+  archopt search SPEC --reference gallery=runs/mnist1d-cnn/... a trained run beside the front
   archopt search --resume studies/arch                         continue after a kill or Ctrl-C
   archopt search show studies/arch [--json]                    the front again
 
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="trial processes on this machine")
     p.add_argument("--storage", metavar="URL", help="Optuna storage, e.g. postgresql://...")
     p.add_argument("--study", metavar="NAME", help="study name in the storage")
-    p.add_argument("--reference", action="append", default=[], metavar="RUN_DIR",
+    p.add_argument("--reference", action="append", default=[], metavar="[LABEL=]RUN_DIR",
                    help="a trained run to show beside the front (repeatable)")
     p.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",

@@ -43,12 +43,14 @@ def front_rows(study_dir: Path, study: Any, names: list[str], directions: list[s
 
 
 def reference_rows(paths: list[str], metric: str) -> list[dict[str, Any]]:
-    """Trained runs to show beside the front: their ``metric`` (e.g. val_accuracy)."""
+    """Trained runs to show beside the front (``RUN_DIR`` or ``LABEL=RUN_DIR``): their
+    ``metric`` (e.g. val_accuracy), named by the label or the run's spec name."""
     from archopt.errors import UserError
 
     out = []
     for p in paths:
-        run = Path(p)
+        label, _, rest = p.partition("=")
+        label, run = (label, Path(rest)) if rest and not Path(p).exists() else (None, Path(p))
         if not (run / "metrics.json").is_file() or not (run / "spec.yaml").is_file():
             raise UserError(f"--reference {p}", "not a finished run directory",
                             "pass a directory made by `archopt train` (with metrics.json)")
@@ -56,7 +58,8 @@ def reference_rows(paths: list[str], metric: str) -> list[dict[str, Any]]:
         split, m = metric.split("_", 1) if "_" in metric else ("val", metric)
         value = (metrics.get(split) or {}).get(m)
         spec = yaml.safe_load((run / "spec.yaml").read_text())
-        out.append({"name": spec.get("name", run.name), metric: value, "run_dir": str(run),
+        out.append({"name": label or spec.get("name", run.name), metric: value,
+                    "run_dir": str(run),
                     "spec": str(run / "spec.yaml")})
     return out
 

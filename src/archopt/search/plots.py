@@ -32,6 +32,7 @@ def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     costs = [("latency_ms", "latency (ms, batch of the deployment)"), ("params", "parameters")]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
@@ -56,6 +57,8 @@ def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str
             if b is not None:
                 ax.axvline(b, ls="--", c="tab:orange", lw=1, label=f"budget {b:g}")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(label)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
