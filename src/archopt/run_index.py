@@ -236,15 +236,16 @@ def study_status(path: Path, spec: dict[str, Any], trials: list[dict[str, str]]
 
     if lock_held(path / ".lock"):
         return "running", "a process is running this study"
-    tune = spec.get("tune") or {}
+    tune = spec.get("tune") or spec.get("search") or {}  # archopt search: a search section
+    command = "search" if spec.get("search") else "tune"
     wanted = tune.get("trials") or (None if (tune.get("sampler") or {}).get("name") == "grid"
                                     else 20)
     done = sum(t.get("state") in FINISHED_TRIALS for t in trials)
     if (wanted is None or done >= wanted or tune.get("timeout_s")) and (path / "plots").is_dir():
         return "finished", ""
     if trials:
-        return "killed", (f"{done} of {wanted or '?'} trials; resume: archopt tune --resume "
-                          f"{path}")
+        return "killed", (f"{done} of {wanted or '?'} trials; resume: archopt {command} "
+                          f"--resume {path}")
     return "failed", "no trial was recorded"
 
 

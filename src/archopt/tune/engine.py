@@ -24,17 +24,18 @@ from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.schema import Spec
 from archopt.tune import storage as st
-from archopt.tune.plan import make_plan
+from archopt.tune.plan import make_plan, section
 from archopt.tune.runner import Runner, StudyInterrupted
+from archopt.tune.study_dir import Lock, check_study_dir, fingerprint, new_study_dir
 
 __all__ = ["StudyInterrupted", "tune"]
-from archopt.tune.study_dir import Lock, check_study_dir, fingerprint, new_study_dir
 
 
 def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None = None,
          resume: str | os.PathLike | None = None, trials: int | None = None,
          workers: int | None = None, storage: str | None = None, study: str | None = None,
-         quiet: bool = False, progress: str = "auto", plots: bool = True) -> dict[str, Any]:
+         quiet: bool = False, progress: str = "auto", plots: bool = True,
+         enqueue: list[dict[str, Any]] | None = None, search: bool = False) -> dict[str, Any]:
     """Run (or resume) a hyperparameter study; returns its summary.
 
     Args:
@@ -47,21 +48,29 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
         quiet: no progress output.
         progress: ``auto``, ``bar`` or ``lines``.
         plots: draw the PNG plots at the end.
+        enqueue: parameters of the first trials of a new study (``archopt search``'s
+            pre-screen); ignored when the study already has trials.
+        search: run a spec's ``search:`` section (``archopt.search`` does); else such a spec
+            is refused with a pointer to ``archopt search``.
 
     Raises:
         UserError: for a bad tune section, storage or study directory, before anything is
             written.
     """
     spec, meta, resume_dir = _load(spec, resume)
-    t = spec.tune
+    if spec.search is not None and not search:
+        raise UserError("search", "this spec has a search: section (an architecture search)",
+                        "run it with `archopt search SPEC`")
+    t = section(spec)
     if t is None:
         raise UserError("tune", "the spec has no tune: section",
                         "add one; see examples/tune/mnist1d_cnn.yaml")
     updates = {k: v for k, v in {"workers": workers, "storage": storage, "study": study,
                                  "trials": trials}.items() if v is not None}
     if updates:
-        spec = spec.model_copy(update={"tune": t.model_copy(update=updates)})
-        t = spec.tune
+        key = "search" if spec.search is not None else "tune"
+        spec = spec.model_copy(update={key: t.model_copy(update=updates)})
+        t = section(spec)
     if workers is not None and workers < 1:
         raise UserError("--workers", "must be at least 1")
     plan = make_plan(spec, t.trials)
@@ -81,10 +90,10 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
             "study": name, "storage": st.safe(url) if url else "study.db",
             "storage_url": url if url and st.safe(url) == url else None,
             "objectives": {o.name: o.direction for o in plan.objectives},
-            "fingerprint": fingerprint(spec.tune.model_dump(mode="json")),
+            "fingerprint": fingerprint(t.model_dump(mode="json")),
             "format": 1}, indent=2) + "\n")
         return Runner(plan, path, storage_obj, name, shared is not None, quiet, progress,
-                      plots).run()
+                      plots, enqueue).run()
 
 
 def _load(spec: Any, resume: Any) -> tuple[Spec, dict | None, Path | None]:
@@ -98,7 +107,7 @@ def _load(spec: Any, resume: Any) -> tuple[Spec, dict | None, Path | None]:
     if spec is None:
         return saved, meta, path
     new = spec if isinstance(spec, Spec) else load_spec(spec)
-    if new.tune is None or fingerprint(new.tune.model_dump(mode="json")) != meta.get(
+    if section(new) is None or fingerprint(section(new).model_dump(mode="json")) != meta.get(
             "fingerprint"):
         raise UserError(f"--resume {path}", "the spec's tune space or objectives differ from "
                         "the study's", f"resume with the study's own spec ({path / 'spec.yaml'}),"

@@ -46,8 +46,10 @@ class Runner:
     """One ``tune`` call's loop over its worker pool."""
 
     def __init__(self, plan: Plan, path: Path, storage: Any, name: str, shared: bool,
-                 quiet: bool, progress: str, plots: bool) -> None:
+                 quiet: bool, progress: str, plots: bool,
+                 enqueue: list[dict[str, Any]] | None = None) -> None:
         self.plan, self.path, self.storage, self.name = plan, path, storage, name
+        self.enqueue = enqueue or []  # first trials' parameters (archopt search's pre-screen)
         self.shared, self.quiet, self.progress_mode, self.plots = shared, quiet, progress, plots
         self.running: dict[int, dict[str, Any]] = {}   # trial number -> trial, worker, costs
         self.overheads: list[tuple[float, float]] = []  # per trial: wall, CPU seconds
@@ -55,7 +57,7 @@ class Runner:
         self.stop_reason: str | None = None
 
     def counts(self, study: Any) -> dict[str, int]:
-        return acc.counts(study, self.plan.spec.tune.workers)
+        return acc.counts(study, self.plan.section.workers)
 
     def run(self) -> dict[str, Any]:
         from archopt.tune.progress import StudyProgress
@@ -63,7 +65,10 @@ class Runner:
         _stacks_on_sigusr1()
         study = open_study(self.plan, self.storage, self.name, self.shared)
         acc.recover(study, self.shared)
-        t = self.plan.spec.tune
+        if self.enqueue and not study.get_trials(deepcopy=False):
+            for params in self.enqueue:
+                study.enqueue_trial(params, skip_if_exists=True)
+        t = self.plan.section
         pool = Pool(t.workers, threads_per_worker(t.workers), t.recycle_mb)
         progress = StudyProgress(self.plan.trials, self.plan.objectives[0].name, self.quiet,
                                  self.progress_mode)
@@ -94,7 +99,7 @@ class Runner:
 
     def _loop(self, study: Any, pool: Pool, progress: Any, deadline: float) -> None:
         last_beat = 0.0
-        t = self.plan.spec.tune
+        t = self.plan.section
         while True:
             c = self.counts(study)
             if self.stop_reason is None and stopped(study):
@@ -144,7 +149,8 @@ class Runner:
         curve = self.plan.curve.name if self.plan.curve else None  # learning curves always
         pool.send(w, {"number": trial.number, "spec": spec.model_dump(mode="json"),
                       "run_dir": str(self.path / rel), "costs": self.plan.pre_costs,
-                      "monitor": curve})
+                      "monitor": curve, "measure": self.plan.measure and {
+                          **self.plan.measure, "cache": str(self.path / "costs")}})
 
     def _handle(self, study: Any, pool: Pool, w: Any, msg: tuple, progress: Any) -> None:
         from optuna.exceptions import UpdateFinishedTrialError

@@ -22,7 +22,7 @@ def open_study(plan: Plan, storage: Any, name: str, shared: bool) -> Any:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # the study's process records the heartbeats itself (ask/tell), which Optuna does not expect
     warnings.filterwarnings("ignore", message="Heartbeat of storage")
-    t = plan.spec.tune
+    t = plan.section
     directions = [o.direction for o in plan.objectives]
     study = optuna.create_study(storage=storage, study_name=name, directions=directions,
                                 load_if_exists=True)
@@ -33,6 +33,8 @@ def open_study(plan: Plan, storage: Any, name: str, shared: bool) -> Any:
     # processes sharing a study must not draw the same ones either
     done = len(study.get_trials(deepcopy=False))
     seed = plan.seed + done + (os.getpid() % 100_003 if shared else 0)
+    if t.sampler.name == "evolution":  # it seeds each draw by (seed, trial) itself, so that
+        seed = plan.seed               # a resumed search draws what an unbroken one draws
     study.sampler = build_sampler(t.sampler.name, t.sampler.options(), seed, plan.grid)
     study.pruner = build_pruner(t.pruner.name, t.pruner.options())
     # samplers may call study.stop() when done (the grid is exhausted), which Optuna allows
