@@ -67,6 +67,10 @@ def test_prune_then_quantize(cli, trained, tmp_path):
     c = pruned["compress"]
     assert c["after"]["params"] < 0.5 * c["before"]["params"]  # channels really removed
     assert c["after"]["macs"] < c["before"]["macs"]
+    ort = c["others"]["onnxruntime_fp32_after"]  # the same models, exported, in ONNX Runtime
+    assert ort["params"] == c["after"]["params"]
+    assert c["ratios"]["onnxruntime_latency_batch_1"] > 0
+    assert "in ONNX Runtime, batch 1" in out
     state = torch.load(tmp_path / "c" / "01-prune" / "checkpoints" / "best.pt",
                        weights_only=True)
     assert state["structure"]["kind"] == "pruned"

@@ -79,6 +79,12 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
              "threads": c.threads, "batch_N": c.batch_size, "repeats": c.repeats,
              "notes": notes or [], **(details or {})}
     block["ratios"] = measure.ratios(block["before"], block["after"])
+    o = block["others"]
+    if "onnxruntime_fp32_before" in o and "onnxruntime_fp32_after" in o:  # pruning, in ORT
+        for b in ("batch_1", "batch_N"):
+            block["ratios"][f"onnxruntime_latency_{b}"] = round(
+                o["onnxruntime_fp32_after"]["latency_ms"][b]
+                / o["onnxruntime_fp32_before"]["latency_ms"][b], 4)
     history = step_dir / "history.jsonl"
     epochs = len(history.read_text().splitlines()) if history.is_file() else 0
     result = {"format": 2, "headline": {"checkpoint": "best", "chosen_by": "the step's output "
@@ -97,6 +103,6 @@ def _call(model: nn.Module, x: torch.Tensor) -> Any:
 def model_counts(model: nn.Module, example: torch.Tensor) -> dict[str, int]:
     """Parameters and MACs: counted for torch models, carried over for int8 ONNX models."""
     structure = getattr(model, "structure", None)
-    if getattr(model, "onnx_int8", False) and structure:
+    if structure and structure.get("kind") in ("onnx_int8", "onnx_fp32"):
         return {k: structure[k] for k in ("params", "nonzero_params", "macs")}
     return measure.counts(model, example)

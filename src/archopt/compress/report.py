@@ -32,6 +32,10 @@ def step_rows(block: dict[str, Any]) -> list[list[str]]:
          num(a["latency_ms"]["batch_1"], "{:.4f}"), _x(r["latency_batch_1"])],
         [f"latency batch {block['batch_N']} (ms)", num(b["latency_ms"]["batch_N"], "{:.3f}"),
          num(a["latency_ms"]["batch_N"], "{:.3f}"), _x(r["latency_batch_N"])],
+        *([["  in ONNX Runtime, batch 1", "", "", _x(r["onnxruntime_latency_batch_1"])],
+           [f"  in ONNX Runtime, batch {block['batch_N']}", "", "",
+            _x(r["onnxruntime_latency_batch_N"])]] if "onnxruntime_latency_batch_1" in r
+          else []),
         [f"test {metric}", num(b["metric_value"], "{:.4f}"), num(a["metric_value"], "{:.4f}"),
          "-" if change is None else f"{change:+.4f}"],
     ]

@@ -133,11 +133,14 @@ class PruneTarget(Strict):
     macs: float | None = Field(None, gt=0)            # multiply-adds per example
     params: float | None = Field(None, gt=0)          # parameters
     latency_ms: float | None = Field(None, gt=0)      # measured latency at batch 1
+    runtime: Literal["torch", "onnxruntime"] = "torch"  # where latency_ms is measured
 
     @model_validator(mode="after")
     def _one(self) -> PruneTarget:
         if sum(v is not None for v in (self.macs, self.params, self.latency_ms)) != 1:
             raise ValueError("give exactly one of macs, params, latency_ms")
+        if self.runtime != "torch" and self.latency_ms is None:
+            raise ValueError("runtime applies to a latency_ms target only")
         return self
 
 
