@@ -90,20 +90,38 @@ def ignored_layers(model: nn.Module, ignore: Iterable[str], num_outputs: int,
                             suggest(name, modules) or "see `archopt profile` for layer names")
         out.append(modules[name])
     if any(isinstance(m, SelfAttention) for m in model.modules()):
-        # only the feed-forward hidden units: everything else is tied to the attention width
-        hidden = {id(m.net[0]) for m in model.modules() if isinstance(m, FeedForward)}
-        out += [m for m in model.modules() if isinstance(m, PRUNABLE) and id(m) not in hidden]
+        # the feed-forward hidden units and the attention heads (qkv's outputs, proj's inputs):
+        # everything else is tied to the residual width
+        free = {id(m.net[0]) for m in model.modules() if isinstance(m, FeedForward)}
+        free |= {id(m.qkv) for m in model.modules() if isinstance(m, SelfAttention)}
+        out += [m for m in model.modules() if isinstance(m, PRUNABLE) and id(m) not in free]
     return out
+
+
+def attention_heads(model: nn.Module) -> dict[nn.Module, int]:
+    """Each self-attention's qkv layer and its number of heads (Torch-Pruning's num_heads)."""
+    from archopt.models.blocks.attention import SelfAttention
+
+    return {m.qkv: m.heads for m in model.modules() if isinstance(m, SelfAttention)}
 
 
 def prune_once(model: nn.Module, example: torch.Tensor, ratio: float, cfg: Any, ignored: list,
                grad_fn: Callable[[nn.Module], None] | None = None) -> None:
-    """One one-shot structured pruning of ``ratio`` of the channels, in place."""
+    """One one-shot structured pruning of ``ratio`` of the channels, in place.
+
+    Attention heads are removed whole (``ratio`` of each block's heads, rounded down, at least
+    one kept), never single head dimensions; the blocks' ``heads`` follow.
+    """
+    from archopt.models.blocks.attention import SelfAttention
+
     tp = _tp()
     imp = importance(cfg.importance)
+    heads = attention_heads(model)
     pruner = tp.pruner.BasePruner(model, example, importance=imp, pruning_ratio=ratio,
                                   ignored_layers=ignored, global_pruning=cfg.global_pruning,
-                                  round_to=cfg.round_to, iterative_steps=1)
+                                  round_to=cfg.round_to, iterative_steps=1, num_heads=heads,
+                                  prune_num_heads=bool(heads), prune_head_dims=False,
+                                  head_pruning_ratio=ratio if heads else 0.0)
     if cfg.importance == "taylor":
         if grad_fn is None:
             raise ValueError("taylor importance needs gradients")
@@ -111,6 +129,9 @@ def prune_once(model: nn.Module, example: torch.Tensor, ratio: float, cfg: Any, 
         grad_fn(model)
     with torch.no_grad():
         pruner.step()
+    for m in model.modules():
+        if isinstance(m, SelfAttention):
+            m.heads = pruner.num_heads[m.qkv]
     model.zero_grad(set_to_none=True)
 
 

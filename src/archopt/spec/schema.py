@@ -185,6 +185,15 @@ class QATStep(Strict):
     finetune: FinetuneSpec = FinetuneSpec(epochs=3)
 
 
+class HintSpec(Strict):
+    """Feature (hint) distillation (FitNets): a trainable projection maps the output of a student
+    layer onto a teacher layer's; their mean squared error is added to the loss."""
+
+    teacher: str = "features"                         # teacher module (default: before the head)
+    student: str = "features"                         # student module
+    weight: float = Field(1.0, gt=0.0)                # weight of the hint term in the loss
+
+
 class DistillStep(Strict):
     """Knowledge distillation of the current model (the teacher) into a student model."""
 
@@ -194,6 +203,7 @@ class DistillStep(Strict):
     alpha: float = Field(0.9, ge=0.0, le=1.0)         # weight of the teacher's soft targets
     epochs: int | None = Field(None, gt=0)            # None: train.epochs
     lr: float | None = Field(None, gt=0.0)            # None: train.optimizer.lr
+    hint: HintSpec | None = None                      # also match an inner layer (FitNets)
 
 
 Step = Annotated[PruneStep | QuantizeStep | QATStep | DistillStep, Field(discriminator="name")]
