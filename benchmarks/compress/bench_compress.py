@@ -192,7 +192,8 @@ def torchao_case() -> list[str]:
     with threads(1):
         for b in (1, 256):
             x = torch.randn(b, 40)
-            lat = interleaved_latency({k: (lambda m=m, x=x: m(x)) for k, m in variants.items()}, 30)
+            lat = interleaved_latency({k: (lambda m=m, x=x: m(x)) for k, m in variants.items()},
+                                      30, clock="cpu")
             base = lat["torch fp32"]["median"]
             for k, v in lat.items():
                 rows.append(f"| {k} | {b} | {v['median']:.3f} | {v['median'] / base:.2f}x |")

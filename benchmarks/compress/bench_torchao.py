@@ -133,7 +133,7 @@ def main() -> None:
             for b in BATCHES:
                 x = torch.randn(b, *shape.input_shape)
                 lat = interleaved_latency({k: (lambda f=f, x=x: f(x)) for k, f in fns.items()},
-                                          50 if b == 1 else 15)
+                                          50 if b == 1 else 15, clock="cpu")
                 base = lat["torch fp32 (eager)"]["median"]
                 for k, v in lat.items():
                     c = f"{compile_s[k]:.0f}" if k in compile_s else "-"

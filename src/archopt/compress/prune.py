@@ -151,7 +151,7 @@ def cost(model: nn.Module, example: torch.Tensor, kind: str,
         from archopt.report.profile import count_flops
 
         model.eval()
-        return count_flops(model, example)[0] / 2.0
+        return count_flops(model, example[:1])[0] / 2.0  # per example, like the report
     return measure_latency(model)
 
 
@@ -324,7 +324,7 @@ def _grad_fn(ctx: Any, batches: int = 4) -> Callable[[nn.Module], None]:
 def _latency_fn(ctx: Any, example: torch.Tensor, runtime: str = "torch"
                 ) -> Callable[[nn.Module], float]:
     """The batch-1 latency (median ms) of a model in PyTorch or, exported, in ONNX Runtime."""
-    from archopt.compress.measure import interleaved_latency, onnxruntime_fp32, threads
+    from archopt.compress.measure import clock, interleaved_latency, onnxruntime_fp32, threads
 
     x = example[:1]
 
@@ -332,7 +332,8 @@ def _latency_fn(ctx: Any, example: torch.Tensor, runtime: str = "torch"
         model.eval()
         run = onnxruntime_fp32(model, x, ctx.compress.threads) if runtime == "onnxruntime" \
             else model
-        with threads(ctx.compress.threads):
-            return interleaved_latency({"m": lambda: run(x)}, ctx.compress.repeats)["m"][
-                "median"]
+        c = ctx.compress
+        with threads(c.threads):
+            return interleaved_latency({"m": lambda: run(x)}, c.repeats,
+                                       clock=clock(c.clock, c.threads))["m"]["median"]
     return fn

@@ -55,11 +55,12 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
     c = ctx.compress
     ex1, exn = ctx.example(1), ctx.example(c.batch_size)
     models = {"before": ctx.model, "after": model, **(extra_latency or {})}
+    clock = measure.clock(c.clock, c.threads)
     with measure.threads(c.threads):
         lat1 = measure.interleaved_latency({k: _call(m, ex1) for k, m in models.items()},
-                                           c.repeats)
+                                           c.repeats, clock=clock)
         latn = measure.interleaved_latency({k: _call(m, exn) for k, m in models.items()},
-                                           c.repeats)
+                                           c.repeats, clock=clock)
     rows = {}
     for k, m in models.items():
         rows[k] = {**model_counts(m, ex1),
@@ -76,7 +77,8 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
         rows[k]["metric"], rows[k]["metric_value"] = name, value
     block = {"step": step.model_dump(mode="json", by_alias=True), "from": str(ctx.src),
              "before": rows.pop("before"), "after": rows.pop("after"), "others": rows,
-             "threads": c.threads, "batch_N": c.batch_size, "repeats": c.repeats,
+             "threads": c.threads, "clock": clock, "batch_N": c.batch_size,
+             "repeats": c.repeats,
              "notes": notes or [], **(details or {})}
     block["ratios"] = measure.ratios(block["before"], block["after"])
     o = block["others"]

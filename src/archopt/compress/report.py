@@ -51,8 +51,9 @@ def step_table(block: dict[str, Any]) -> str:
     for k, row in block.get("others", {}).items():
         lines.append(f"  {k}: latency batch 1 {row['latency_ms']['batch_1']:.4f} ms, batch "
                      f"{block['batch_N']} {row['latency_ms']['batch_N']:.3f} ms")
-    lines.append(f"  measured: {block['threads']} thread(s), median of {block['repeats']} "
-                 "interleaved runs")
+    clock = {"cpu": "thread CPU time", "wall": "wall time"}.get(block.get("clock", "wall"))
+    lines.append(f"  measured: {block['threads']} thread(s), {clock}, median of "
+                 f"{block['repeats']} interleaved runs")
     lines += [f"  note: {n}" for n in block.get("notes", [])]
     return "\n".join(lines) + "\n"
 

@@ -22,7 +22,13 @@ def state_bytes(model: torch.nn.Module) -> int:
 def sweep_points(ctx: Any, ratios: list[float], root: Any) -> list[dict[str, Any]]:
     """One measured point per (importance, ratio); see the module docstring."""
     from archopt.compress.finetune import evaluate_model
-    from archopt.compress.measure import counts, headline, interleaved_latency, onnxruntime_fp32
+    from archopt.compress.measure import (
+        clock,
+        counts,
+        headline,
+        interleaved_latency,
+        onnxruntime_fp32,
+    )
     from archopt.compress.measure import threads as n_threads
     from archopt.compress.prune import ignored_layers, prune_once
 
@@ -48,7 +54,7 @@ def sweep_points(ctx: Any, ratios: list[float], root: Any) -> list[dict[str, Any
                     if ort is not None and base_ort is not None:
                         fns.update({"ort_before": lambda x=x: base_ort(x),
                                     "ort_after": lambda x=x, o=ort: o(x)})
-                    t = interleaved_latency(fns, c.repeats)
+                    t = interleaved_latency(fns, c.repeats, clock=clock(c.clock, c.threads))
                     lat[f"latency_ratio_{b}"] = round(t["after"]["median"]
                                                       / t["before"]["median"], 4)
                     if "ort_after" in t:

@@ -219,6 +219,8 @@ class CompressSpec(Strict):
     from_: str | None = Field(None, alias="from")     # a finished run; None: train the spec first
     steps: list[Step]                                 # applied in order, one run dir each
     threads: int | None = Field(1, gt=0)              # threads for the latency measurements
+    clock: Literal["auto", "cpu", "wall"] = "auto"    # auto: the thread's CPU time with one
+                                                      # thread (robust on a busy machine), else wall
     batch_size: int = Field(256, gt=0)                # the throughput batch that is measured
     repeats: int = Field(30, gt=0)                    # timed runs per measurement (median)
     sweep: list[float] = []                           # pruning ratios for the accuracy/latency
