@@ -3,9 +3,11 @@
 ``run.json`` says what the run is (kind, model, task, parameters) and its last known status:
 ``running``, ``finished``, ``killed`` (stopped by Ctrl-C/SIGTERM with a checkpoint) or
 ``failed`` (with the error). A process killed outright (SIGKILL, a crash, a power cut) cannot
-update it, so while training the process also holds an exclusive ``flock`` on
-``.running.lock``: the kernel releases it when the process dies, however it dies. A reader that
-finds ``running`` in run.json but can take the lock knows the trainer is gone.
+update it, so the status also asks whether anyone holds the run's lock, ``.lock`` (taken by
+``archopt.train.runlock.RunLock`` while a run trains: exclusively by a one-process run, shared
+by a data-parallel launcher and its workers); the kernel releases it when the process dies,
+however it dies. A reader that finds ``running`` in run.json but can take the lock knows the
+trainer is gone. There is one lock file per run, and ``RunLock`` alone keeps two trainers apart.
 
 Reading the status opens two small files and never a checkpoint, so ``archopt runs`` stays fast
 on hundreds of runs.
@@ -31,7 +33,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 RUN_FILE = "run.json"
-LOCK_FILE = ".running.lock"
+LOCK_FILE = ".lock"  # RunLock's file (archopt.train.runlock.LOCK_NAME)
 STATUSES = ("running", "finished", "killed", "failed", "pruned")
 
 
@@ -63,6 +65,8 @@ def track(run_dir: str | os.PathLike, info: dict[str, Any]) -> Iterator[dict[str
 
     A resumed run keeps its first ``started`` time and counts its resumptions. The block's
     caller writes metrics.json inside the block, so ``finished`` always means it is there.
+    The caller holds the run's ``RunLock`` for the whole block (that is what ``running`` is
+    checked against).
     """
     path = Path(run_dir)
     old = read_run_file(path)
@@ -73,40 +77,20 @@ def track(run_dir: str | os.PathLike, info: dict[str, Any]) -> Iterator[dict[str
     record.pop("ended", None)
     if old:
         record["resumed"] = int(old.get("resumed", 0)) + 1
-    lock = open(path / LOCK_FILE, "a")  # noqa: SIM115 - held for the whole block
-    if fcntl is not None and not _take(lock):
-        lock.close()
-        raise UserError(str(path), f"is being trained right now (pid {old.get('pid')} on "
-                        f"{old.get('host')})", "wait for it to end, or stop it first")
+    _write(path, record)
     try:
-        _write(path, record)
-        try:
-            yield record
-        except KeyboardInterrupt:  # Ctrl-C / SIGTERM: the loop saved last.pt before raising
-            _end(path, record, "killed")
-            raise
-        except BaseException as exc:
-            if type(exc).__name__ == "TrialPruned":  # an Optuna pruner stopped a trial
-                _end(path, record, "pruned")
-            else:
-                why = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-                _end(path, record, "failed", why)
-            raise
-        _end(path, record, "finished")
-    finally:
-        (path / LOCK_FILE).unlink(missing_ok=True)
-        lock.close()  # releases the flock
-
-
-def _take(lock: Any, tries: int = 20) -> bool:
-    """The exclusive lock, retried for a moment: `archopt runs` probes it for an instant."""
-    for _ in range(tries):
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            time.sleep(0.05)
-    return False
+        yield record
+    except KeyboardInterrupt:  # Ctrl-C / SIGTERM: the loop saved last.pt before raising
+        _end(path, record, "killed")
+        raise
+    except BaseException as exc:
+        if type(exc).__name__ == "TrialPruned":  # an Optuna pruner stopped a trial
+            _end(path, record, "pruned")
+        else:
+            why = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            _end(path, record, "failed", why)
+        raise
+    _end(path, record, "finished")
 
 
 def _end(path: Path, record: dict[str, Any], status: str, error: str | None = None) -> None:

@@ -59,7 +59,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """finished, failed, killed (SIGKILL), stopped (SIGINT), plus foreign folders."""
     tmp = tmp_path_factory.mktemp("runs")
     root = tmp / "runs"
-    procs = {name: train_process(tmp, root / name, "train.epochs=100000")
+    procs = {name: train_process(tmp, root / name, "train.epochs=100000",
+                                        "train.checkpoint_every_s=0")
              for name in ("c-killed", "d-interrupted")}
     assert train_here(tmp, root / "a-finished") == 0
     assert train_here(tmp, root / "b-failed", "train.optimizer.name=sgd",

@@ -4,11 +4,13 @@ failed; a run whose trainer died without a word is killed (resumable) or failed.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from archopt.errors import UserError
 from archopt.run_status import read_run_file, run_status, track
+from archopt.train.runlock import RunLock
 
 
 def make_run(tmp_path, checkpoint=True):
@@ -33,14 +35,21 @@ def stop(run, exc):
 
 def test_running_then_finished(tmp_path):
     run = make_run(tmp_path)
-    with track(run, {"kind": "run", "params": 7}):
+    with RunLock(run).acquire(what="--out"), track(run, {"kind": "run", "params": 7}):
         assert run_status(run)[0] == "running"
         assert read_run_file(run)["params"] == 7
         # a second trainer of the same run is refused
-        with pytest.raises(UserError, match="being trained right now"), track(run, {}):
-            pass
+        with pytest.raises(UserError, match="another archopt process is training"):
+            RunLock(run).acquire()
     assert run_status(run) == ("finished", "")
-    assert not (run / ".running.lock").exists()
+
+
+def test_a_shared_lock_of_data_parallel_workers_means_running(tmp_path):
+    run = make_run(tmp_path)
+    (run / "run.json").write_text(json.dumps({"status": "running", "pid": os.getpid()}))
+    with RunLock(run).acquire(shared=True, what="--nproc"):
+        assert run_status(run)[0] == "running"
+    assert run_status(run)[0] == "killed"
 
 
 @pytest.mark.parametrize("exc,status", [(KeyboardInterrupt(), "killed"),
@@ -59,7 +68,7 @@ def test_a_trainer_that_died_leaves_a_killed_or_failed_run(tmp_path):
     run = make_run(tmp_path)
     info = {"status": "running", "pid": 999_999_999, "host": "elsewhere"}
     (run / "run.json").write_text(json.dumps(info))
-    (run / ".running.lock").write_text("")  # nobody holds it
+    (run / ".lock").write_text("")  # nobody holds it
     assert run_status(run)[0] == "killed"
     (run / "checkpoints" / "last.pt").unlink()
     assert run_status(run) == ("failed", "stopped before its first checkpoint")

@@ -24,7 +24,7 @@ import torch
 from archopt.errors import UserError, warn
 from archopt.registry import CALLBACKS
 from archopt.report.memory import check_memory
-from archopt.run_status import run_status, track
+from archopt.run_status import track
 from archopt.spec import load_spec, save_spec
 from archopt.spec.load import write_atomic
 from archopt.spec.resolve import check_plugins
@@ -260,12 +260,7 @@ def check_resume(run_dir: Path, spec: Spec) -> dict[str, Any]:
     from archopt.runs import check_run_dir
 
     check_run_dir(run_dir)
-    # a data-parallel worker of rank > 0 checks after rank 0 may already train: only the
-    # launcher and rank 0 (a 1-process run) ask whether someone else trains this run
-    status, detail = run_status(run_dir) if ddp.context()[0] == 0 else ("", "")
-    if status == "running":
-        raise UserError(str(run_dir), f"is being trained right now ({detail})",
-                        "wait for it to end, or stop it first")
+    # no other trainer is in run_dir: the caller holds its RunLock (fit, the launcher)
     saved = load_spec(run_dir / "spec.yaml", validate_plugins=False)
     setup.check_resumable(saved, spec, str(run_dir))
     path = run_dir / "checkpoints" / "last.pt"
@@ -328,9 +323,13 @@ def seed_everything(seed: int) -> None:
 
 @contextmanager
 def stop_on_signals(trainer: Trainer) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``trainer.interrupted``; the loop saves and stops after the step."""
+    """SIGINT/SIGTERM set ``trainer.interrupted``; the loop saves and stops after the step.
+
+    A second Ctrl-C stops at once. A repeated SIGTERM does not: a DDP worker receives its
+    parent-death SIGTERM once per thread of the dying launcher (the kernel re-sends it at
+    each reparenting), and must still save."""
     def handler(signum: int, frame: Any) -> None:
-        if trainer.interrupted:  # a second Ctrl-C: stop now
+        if trainer.interrupted and signum == signal.SIGINT:  # a second Ctrl-C: stop now
             raise KeyboardInterrupt
         trainer.interrupted = True
 

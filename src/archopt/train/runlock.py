@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from archopt.errors import UserError
-
-LOCK_NAME = ".lock"
+from archopt.run_status import LOCK_FILE as LOCK_NAME  # one lock file per run
 
 
 class RunLock:
