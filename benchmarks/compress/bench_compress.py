@@ -1,6 +1,7 @@
 """The compression targets of issue #11, measured: each case trains its start model (fewer epochs
 than the gallery: the machine is shared), runs `archopt.compress`, and prints one table row per
-step with the figures from its report.json. Latency: 1 thread, median of interleaved runs.
+step with the figures from its report.json. Latency: 1 thread, CPU time, median of interleaved
+runs.
 
   .venv/bin/python benchmarks/compress/bench_compress.py                 # every case
   .venv/bin/python benchmarks/compress/bench_compress.py cnn mlp torchao  # some of them

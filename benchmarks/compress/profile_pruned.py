@@ -69,7 +69,8 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from machine_info import describe
 
-    from archopt.compress.measure import counts, interleaved_latency, onnxruntime_fp32, threads
+    from archopt.compress.measure import counts, interleaved_latency, threads
+    from archopt.compress.onnxrt import onnxruntime_fp32
     from archopt.compress.runs import load_run
     from archopt.models import build_model
 

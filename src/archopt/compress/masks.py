@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from archopt.compress.prune import PRUNABLE
+PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)  # layers pruning works on (weights and channels)
 
 
 @torch.no_grad()

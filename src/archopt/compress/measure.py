@@ -105,17 +105,3 @@ def ratios(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float | N
         out["metric_change"] = round(after["metric_value"] - before["metric_value"], 6)
     return out
 
-
-def onnxruntime_fp32(model: nn.Module, example: torch.Tensor, threads: int | None
-                     ) -> nn.Module | None:
-    """The float model exported to ONNX and run by ONNX Runtime (the runtime a deployed model
-    uses), or None when ONNX Runtime is missing or the model does not export."""
-    try:
-        from archopt.compress.quantize import export_float
-        from archopt.models.onnx_model import OnnxModel
-
-        session = OnnxModel(export_float(model, example[:1]), threads)
-    except Exception:  # noqa: BLE001 - an extra measurement; the step does not depend on it
-        return None
-    session.structure = {"kind": "onnx_fp32", **counts(model, example[:1])}
-    return session

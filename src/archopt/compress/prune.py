@@ -27,9 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from archopt.compress.masks import PRUNABLE
 from archopt.errors import UserError, suggest
-
-PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
 
 def _tp() -> Any:
@@ -276,7 +275,7 @@ RUNTIME_NOTE = ("latency is measured in PyTorch (eager) and, exported, in ONNX R
 
 def _in_onnxruntime(ctx: Any, model: nn.Module) -> dict[str, nn.Module]:
     """The model before and after, exported and run by ONNX Runtime (empty if it cannot)."""
-    from archopt.compress.measure import onnxruntime_fp32
+    from archopt.compress.onnxrt import onnxruntime_fp32
 
     ex = ctx.example(1)
     before = onnxruntime_fp32(ctx.model, ex, ctx.compress.threads)
@@ -324,7 +323,8 @@ def _grad_fn(ctx: Any, batches: int = 4) -> Callable[[nn.Module], None]:
 def _latency_fn(ctx: Any, example: torch.Tensor, runtime: str = "torch"
                 ) -> Callable[[nn.Module], float]:
     """The batch-1 latency (median ms) of a model in PyTorch or, exported, in ONNX Runtime."""
-    from archopt.compress.measure import clock, interleaved_latency, onnxruntime_fp32, threads
+    from archopt.compress.measure import clock, interleaved_latency, threads
+    from archopt.compress.onnxrt import onnxruntime_fp32
 
     x = example[:1]
 

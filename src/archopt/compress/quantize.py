@@ -37,7 +37,6 @@ like any model. The run directory also holds ``model.int8.onnx`` (and the float
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from archopt.compress.onnxrt import export_float
 from archopt.errors import UserError
 from archopt.models.onnx_model import OnnxModel, onnxruntime
 
@@ -57,21 +57,6 @@ def check_device(device: str, where: str) -> None:
                         "(ONNX Runtime's int8 kernels run on the CPU)",
                         "set device: cpu (or auto) for the compress spec")
     onnxruntime()
-
-
-def export_float(model: nn.Module, example: torch.Tensor) -> bytes:
-    """The float model as ONNX bytes, batch axis dynamic."""
-    import warnings
-
-    model = model.cpu().eval()
-    buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example[:1].cpu(),), buf, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {0: "batch"},
-                                                                 "output": {0: "batch"}},
-                          opset_version=17, dynamo=False)
-    return buf.getvalue()
 
 
 class _Batches:

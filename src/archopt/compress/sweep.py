@@ -27,9 +27,9 @@ def sweep_points(ctx: Any, ratios: list[float], root: Any) -> list[dict[str, Any
         counts,
         headline,
         interleaved_latency,
-        onnxruntime_fp32,
     )
     from archopt.compress.measure import threads as n_threads
+    from archopt.compress.onnxrt import onnxruntime_fp32
     from archopt.compress.prune import ignored_layers, prune_once
 
     ex1, ex2, exn = ctx.example(1), ctx.example(2), ctx.example(ctx.compress.batch_size)
