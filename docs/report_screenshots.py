@@ -1,11 +1,12 @@
 """Make the README's report screenshots from real runs.
 
   python docs/report_screenshots.py            # trains into runs/report-demo/, writes docs/report/
-  python docs/report_screenshots.py --study    # also a tuning study's report (needs archopt tune)
+  python docs/report_screenshots.py --study    # also a tuning study's report
 
-Trains a small CNN on digits (and, with --study, runs a small tuning study when `archopt tune`
-exists), writes each report with `archopt report`, opens it in headless Chromium (Debian's
-`chromium`, driven by Playwright) and saves the top of the page as a PNG in docs/report/.
+Trains a small CNN on digits (and, with --study, runs the study
+examples/tune/digits_mlp_quick.yaml, about 90 s), writes each report with `archopt report`,
+opens it in headless Chromium (Debian's `chromium`, driven by Playwright) and saves the top of
+the page as a PNG in docs/report/.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def main() -> None:
     if args.study:
         study = RUNS / "study"
         if not study.exists():
-            archopt("tune", str(ROOT / "examples/tune/digits_mlp.yaml"), "--out", str(study))
+            archopt("tune", str(ROOT / "examples/tune/digits_mlp_quick.yaml"), "--out", str(study))
         archopt("report", str(study))
         screenshot(study / "report.html", OUT / "study_report.png", 2000)
 

@@ -43,12 +43,13 @@ def write_compression(root: Path, finished: bool = True) -> Path:
                                                {"method": "static"})},
                      "before": b, "after": a, "others": {}, "batch_N": 256, "threads": 1,
                      "repeats": 30,
-                     "ratios": {"params": b["params"] / a["params"], "macs": b["macs"] / a["macs"],
-                                "size_bytes": b["size_bytes"] / a["size_bytes"],
-                                "latency_batch_1": b["latency_ms"]["batch_1"]
-                                / a["latency_ms"]["batch_1"],
-                                "latency_batch_N": b["latency_ms"]["batch_N"]
-                                / a["latency_ms"]["batch_N"],
+                     # after / before, as archopt.compress.measure.ratios writes them
+                     "ratios": {"params": a["params"] / b["params"], "macs": a["macs"] / b["macs"],
+                                "size_bytes": a["size_bytes"] / b["size_bytes"],
+                                "latency_batch_1": a["latency_ms"]["batch_1"]
+                                / b["latency_ms"]["batch_1"],
+                                "latency_batch_N": a["latency_ms"]["batch_N"]
+                                / b["latency_ms"]["batch_N"],
                                 "metric_change": a["metric_value"] - b["metric_value"]},
                      "notes": [f"{name} note"]}
             metrics["compress"] = block

@@ -2,13 +2,24 @@
 128 concurrent clients, with micro-batching (--max-batch 64 --max-wait-ms 2) and without
 (--max-batch 1); then a memory soak.
 
-  .venv/bin/python benchmarks/serve/load.py RUN_DIR/export/onnx --duration 5 --rounds 2 --soak 120
+  nice -n 10 .venv/bin/python benchmarks/serve/load.py RUN_DIR/export/onnx \\
+      --duration 10 --warmup 3 --rounds 3 --procs 2 --soak 120
 
 Two servers run side by side (one per mode, one model thread each); each (clients, mode) cell
-is measured ``--rounds`` times, the modes interleaved, and the medians reported. The load
-generator is an async httpx script in this process: each client sends one example (a raw test
-example) per request and waits for the answer before sending the next. Both servers and the
-client share the machine's cores, so the figures are for this machine as it was.
+is measured ``--rounds`` times, the modes interleaved, and the medians reported with their
+spread (min-max over the rounds). A measurement counts the answers that arrive in ``--duration``
+seconds after ``--warmup`` seconds of load (the queue filling up); requests still in flight at
+the end are neither counted nor errors.
+
+The load generator is ``--procs`` client processes, each an asyncio loop holding its share of
+the clients on keep-alive HTTP/1.1 connections (asyncio streams, the request bytes prepared in
+advance): each client sends one raw test example per request and waits for the answer before
+sending the next (closed loop). A request costs this generator about 0.2 ms of CPU; with
+``httpx.AsyncClient`` it cost about 10 ms (measured at 32 clients), which made the generator,
+not the server, the bottleneck. Each cell reports the CPU both sides used per request and the
+server's CPU use (server CPU seconds per second of wall time: near 1.0 means the server was the
+bottleneck), and the mean batch size read from the server's /metrics. A response counts as an
+error unless it is a 200; a connection failure is an error too.
 """
 
 from __future__ import annotations
@@ -16,7 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import os
+import re
 import signal
 import socket
 import statistics
@@ -25,7 +38,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,17 +55,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(artifact: str, args: list[str]) -> tuple[subprocess.Popen, str]:
+def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    """A plain GET (status, body) for readiness and /metrics, outside the measured load."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
+                  .encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head[9:12]), body
+
+
+def start(artifact: str, args: list[str]) -> tuple[subprocess.Popen, int]:
     port = free_port()
     p = subprocess.Popen([str(ROOT / ".venv" / "bin" / "archopt"), "serve", artifact, "--port",
                           str(port), "--threads", "1", "--max-queue", "1024", "--quiet", *args],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     for _ in range(1200):  # bounded: two minutes
         try:
-            if httpx.get(f"{url}/v1/ready", timeout=1).status_code == 200:
-                return p, url
-        except httpx.TransportError:
+            if get(port, "/v1/ready")[0] == 200:
+                return p, port
+        except OSError:
             time.sleep(0.1)
     p.kill()
     raise SystemExit("server did not start")
@@ -71,44 +94,117 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-async def load(url: str, bodies: list[bytes], clients: int, duration: float) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    stop = time.perf_counter() + duration
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as c:
-        async def client(k: int) -> None:
-            nonlocal errors
-            i = k
-            while time.perf_counter() < stop:
-                t = time.perf_counter()
-                try:
-                    r = await c.post("/v1/predict", content=bodies[i % len(bodies)],
-                                     headers={"content-type": "application/json"})
-                    ok = r.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                if ok:
-                    latencies.append(time.perf_counter() - t)
-                else:
-                    errors += 1
-                i += clients
-        t0 = time.perf_counter()
-        await asyncio.gather(*(client(k) for k in range(clients)))
-        wall = time.perf_counter() - t0
-    lat = np.array(latencies) if latencies else np.array([float("nan")])
-    return {"rps": len(latencies) / wall, "p50": float(np.percentile(lat, 50)) * 1e3,
-            "p99": float(np.percentile(lat, 99)) * 1e3, "errors": errors, "n": len(latencies)}
+def batches(port: int) -> tuple[float, float]:
+    """(examples, model calls) so far, from the server's Prometheus text."""
+    text = get(port, "/metrics")[1].decode()
+    found = dict(re.findall(r"^archopt_batch_size_(sum|count) (\S+)$", text, re.M))
+    return float(found.get("sum", 0)), float(found.get("count", 0))
 
+
+# ---- the client processes -------------------------------------------------------------------
+
+def requests_for(port: int, bodies: list[bytes]) -> list[bytes]:
+    return [(f"POST /v1/predict HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+             f"content-type: application/json\r\ncontent-length: {len(b)}\r\n\r\n").encode() + b
+            for b in bodies]
+
+
+async def _client(port: int, reqs: list[bytes], k: int, step: int, count_from: float,
+                  stop_at: float, out: dict) -> None:
+    i = k
+    reader = writer = None
+    while time.time() < stop_at:
+        t = time.perf_counter()
+        ok = False
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(reqs[i % len(reqs)])
+            head = await reader.readuntil(b"\r\n\r\n")
+            size = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    size = int(value)
+            body = await reader.readexactly(size)
+            ok = head[9:12] == b"200"
+            if ok and not out["checked"]:  # one answer per process is parsed in full
+                ok = len(json.loads(body)["predictions"]) == 1
+                out["checked"] = True
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+        if count_from <= time.time() <= stop_at:  # only answers inside the window count
+            if ok:
+                out["latencies"].append(time.perf_counter() - t)
+            else:
+                out["errors"] += 1
+        i += step
+    if writer is not None:
+        writer.close()
+
+
+def run_clients(port: int, reqs: list[bytes], first: int, count: int, step: int,
+                start_at: float, warmup: float, duration: float) -> dict:
+    """``count`` closed-loop clients in this process from ``start_at``; the answers that
+    arrive in the ``duration`` seconds after ``warmup`` seconds are counted."""
+    out: dict = {"latencies": [], "errors": 0, "checked": False}
+
+    async def main() -> None:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        count_from, stop_at = start_at + warmup, start_at + warmup + duration
+        await asyncio.gather(*(_client(port, reqs, first + j, step, count_from, stop_at, out)
+                               for j in range(count)))
+
+    cpu0 = time.process_time()
+    asyncio.run(main())
+    return {"latencies": out["latencies"], "errors": out["errors"],
+            "cpu_s": time.process_time() - cpu0}
+
+
+def load(pool: mp.pool.Pool, procs: int, port: int, reqs: list[bytes], clients: int,
+         duration: float, pid: int, warmup: float = 0.0) -> dict:
+    """One measurement: ``clients`` spread over the client processes; the first ``warmup``
+    seconds (the queue filling up) are not counted, in the figures or in the server's CPU."""
+    shares = [clients // procs + (i < clients % procs) for i in range(procs)]
+    starts = np.cumsum([0] + shares[:-1])
+    start_at = time.time() + 1.5  # every process starts at the same moment
+    jobs = [(port, reqs, int(s), n, clients, start_at, warmup, duration)
+            for s, n in zip(starts, shares) if n]
+    parts = pool.starmap_async(run_clients, jobs)
+    time.sleep(max(0.0, start_at + warmup - time.time()))
+    ex0, calls0 = batches(port)
+    cpu0 = cpu_seconds(pid)
+    time.sleep(max(0.0, start_at + warmup + duration - time.time()))
+    server_cpu = cpu_seconds(pid) - cpu0
+    ex1, calls1 = batches(port)
+    parts = parts.get()
+    lat = np.array([x for p in parts for x in p["latencies"]] or [float("nan")])
+    n = int(np.isfinite(lat).sum())
+    return {"rps": n / duration, "p50": float(np.percentile(lat, 50)) * 1e3,
+            "p99": float(np.percentile(lat, 99)) * 1e3, "n": n,
+            "errors": sum(p["errors"] for p in parts),
+            "server_cpu_ms_per_req": 1e3 * server_cpu / max(n, 1),
+            "server_cpu_share": server_cpu / duration,
+            "client_cpu_ms_per_req": 1e3 * sum(p["cpu_s"] for p in parts) / max(n, 1),
+            "mean_batch": (ex1 - ex0) / (calls1 - calls0) if calls1 > calls0 else float("nan")}
+
+
+# ---- the benchmark --------------------------------------------------------------------------
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("artifact", help="a folder made by `archopt export`")
     p.add_argument("--clients", type=int, nargs="*", default=[1, 8, 32, 128])
-    p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
-    p.add_argument("--rounds", type=int, default=2, help="measurements per cell, interleaved")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    p.add_argument("--warmup", type=float, default=3.0,
+                   help="seconds of load before each measurement, not counted")
+    p.add_argument("--rounds", type=int, default=3, help="measurements per cell, interleaved")
+    p.add_argument("--procs", type=int, default=2, help="client processes")
     p.add_argument("--soak", type=float, default=120.0, help="soak seconds (0: none)")
     p.add_argument("--soak-clients", type=int, default=32)
+    p.add_argument("--json", metavar="FILE", help="also write every measurement here")
     args = p.parse_args()
     meta = json.loads((Path(args.artifact) / "metadata.json").read_text())
     from archopt.data.load import build_raw
@@ -119,38 +215,29 @@ def main() -> None:
         run_dir = Path(args.artifact).resolve().parents[1]
     test = build_raw(load_spec(run_dir / "spec.yaml").data).test
     bodies = [json.dumps({"inputs": x.tolist()}).encode() for x in test.x[:200].numpy()]
+    uptime = [os.getloadavg()[0]]
     servers = {mode: start(args.artifact, flags) for mode, flags in MODES.items()}
     results: dict[tuple[int, str], list[dict]] = {}
+    soak = None
+    pool = mp.get_context("spawn").Pool(args.procs)
     try:
+        for proc, port in servers.values():  # warm-up, not measured (client processes too)
+            load(pool, args.procs, port, requests_for(port, bodies), 8, 2.0, proc.pid)
         for clients in args.clients:
             for _ in range(args.rounds):
-                for mode, (proc, url) in servers.items():
-                    cpu0 = cpu_seconds(proc.pid)
-                    r = asyncio.run(load(url, bodies, clients, args.duration))
-                    r["server_cpu_s"] = cpu_seconds(proc.pid) - cpu0
+                for mode, (proc, port) in servers.items():
+                    r = load(pool, args.procs, port, requests_for(port, bodies), clients,
+                             args.duration, proc.pid, args.warmup)
                     r["alive"] = proc.poll() is None
                     results.setdefault((clients, mode), []).append(r)
-                    print(clients, mode, {k: round(v, 2) if isinstance(v, float) else v
+                    print(clients, mode, {k: round(v, 3) if isinstance(v, float) else v
                                           for k, v in r.items()}, file=sys.stderr, flush=True)
-        soak = None
+        uptime.append(os.getloadavg()[0])
         if args.soak > 0:
-            proc, url = servers["batching"]
-            samples, stop = [], time.perf_counter() + args.soak
-
-            async def sample() -> None:
-                while time.perf_counter() < stop:
-                    samples.append(rss_mib(proc.pid))
-                    await asyncio.sleep(5)
-
-            async def both() -> dict:
-                out = await asyncio.gather(load(url, bodies, args.soak_clients, args.soak),
-                                           sample())
-                return out[0]
-
-            r = asyncio.run(both())
-            soak = {"seconds": args.soak, "clients": args.soak_clients, "rss_mib": samples,
-                    **r}
+            soak = run_soak(pool, args, servers["batching"], bodies)
+            uptime.append(os.getloadavg()[0])
     finally:
+        pool.terminate()
         for proc, _ in servers.values():
             proc.send_signal(signal.SIGTERM)
         for proc, _ in servers.values():
@@ -158,34 +245,78 @@ def main() -> None:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    report(args, meta, results, soak)
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"cells": [{"clients": c, "mode": m, "rounds": rs} for (c, m), rs in results.items()],
+             "soak": soak, "load_average": uptime, "meta": meta}, indent=1))
+    report(args, meta, results, soak, uptime)
 
 
-def report(args: argparse.Namespace, meta: dict, results: dict, soak: dict | None) -> None:
-    print(f"machine: {cpu_model()} ({os.cpu_count()} cores, shared with other jobs); model: "
-          f"{meta['model']} ({meta['task']}, {meta['format']}); {args.duration:g} s per "
-          f"measurement, {args.rounds} interleaved rounds, medians\n")
-    print("| clients | mode | requests/s | p50 ms | p99 ms | errors | server CPU s / 1000 req |"
-          " batching / none |")
-    print("|---|---|---|---|---|---|---|---|")
+def run_soak(pool: mp.pool.Pool, args: argparse.Namespace, server: tuple, bodies: list[bytes]
+             ) -> dict:
+    """The batching server at ``--soak-clients`` for ``--soak`` seconds, RSS every 5 s."""
+    import threading
+
+    proc, port = server
+    samples: list[float] = []
+    result: dict = {}
+
+    def measure() -> None:
+        result.update(load(pool, args.procs, port, requests_for(port, bodies),
+                           args.soak_clients, args.soak, proc.pid, args.warmup))
+
+    worker = threading.Thread(target=measure)
+    worker.start()
+    while worker.is_alive():
+        samples.append(rss_mib(proc.pid))
+        worker.join(5.0)
+    return {"seconds": args.soak, "clients": args.soak_clients, "rss_mib": samples,
+            "alive": proc.poll() is None, **result}
+
+
+def spread(values: list[float], fmt: str) -> str:
+    med = statistics.median(values)
+    if len(values) < 2:
+        return fmt.format(med)
+    return f"{fmt.format(med)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def report(args: argparse.Namespace, meta: dict, results: dict, soak: dict | None,
+           uptime: list[float]) -> None:
+    model = meta.get("model") or {}
+    print(f"machine: {cpu_model()} ({os.cpu_count()} cores, shared with other jobs; load "
+          f"average {', '.join(f'{u:.1f}' for u in uptime)}); model: {model.get('name', model)} "
+          f"({meta['task']}, {meta['format']}); {args.procs} client processes; "
+          f"{args.duration:g} s per measurement after {args.warmup:g} s of load not counted, "
+          f"{args.rounds} interleaved rounds: medians (min-max)\n")
+    print("| clients | mode | requests/s | p50 ms | p99 ms | errors | mean batch | server CPU "
+          "ms/req | server CPU share | client CPU ms/req | batching / none (req/s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for clients in args.clients:
         rps = {}
         for mode in MODES:
             rs = results[(clients, mode)]
-            med = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+            rps[mode] = statistics.median(r["rps"] for r in rs)
             errors = sum(r["errors"] for r in rs) + sum(not r["alive"] for r in rs)
-            cpu = statistics.median(1000 * r["server_cpu_s"] / max(r["n"], 1) for r in rs)
-            rps[mode] = med["rps"]
-            ratio = (f"{rps['batching'] / rps['no batching']:.2f}x"
-                     if mode == "no batching" else "")
-            print(f"| {clients} | {mode} | {med['rps']:.0f} | {med['p50']:.1f} | "
-                  f"{med['p99']:.1f} | {errors} | {cpu:.2f} | {ratio} |")
+            ratio = ""
+            if mode == "no batching":
+                per_round = [a["rps"] / b["rps"] for a, b in
+                             zip(results[(clients, "batching")], rs) if b["rps"]]
+                ratio = spread(per_round, "{:.2f}") + "x" if per_round else "-"
+            print(f"| {clients} | {mode} | {spread([r['rps'] for r in rs], '{:.0f}')} | "
+                  f"{spread([r['p50'] for r in rs], '{:.1f}')} | "
+                  f"{spread([r['p99'] for r in rs], '{:.1f}')} | {errors} | "
+                  f"{statistics.median(r['mean_batch'] for r in rs):.1f} | "
+                  f"{spread([r['server_cpu_ms_per_req'] for r in rs], '{:.2f}')} | "
+                  f"{statistics.median(r['server_cpu_share'] for r in rs):.2f} | "
+                  f"{statistics.median(r['client_cpu_ms_per_req'] for r in rs):.2f} | {ratio} |")
     if soak:
         rss = soak["rss_mib"]
         print(f"\nsoak: {soak['seconds']:g} s at {soak['clients']} clients with batching: "
-              f"{soak['n']} requests, {soak['errors']} errors, {soak['rps']:.0f} requests/s; "
-              f"server RSS first {rss[0]:.1f} MiB, last {rss[-1]:.1f} MiB, min {min(rss):.1f}, "
-              f"max {max(rss):.1f} ({len(rss)} samples, every 5 s)")
+              f"{soak['n']} requests, {soak['errors']} errors, server alive: {soak['alive']}, "
+              f"{soak['rps']:.0f} requests/s; server RSS first {rss[0]:.1f} MiB, last "
+              f"{rss[-1]:.1f} MiB, min {min(rss):.1f}, max {max(rss):.1f} ({len(rss)} samples, "
+              "every 5 s)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ The Python API mirrors the CLI::
     archopt.profile(spec)                  # params, FLOPs, memory, measured latency
     archopt.tune("examples/tune/mnist1d_cnn.yaml")  # a hyperparameter study (tune: section)
     archopt.show_study("studies/...")      # a study's best trial, front and ranking
+    archopt.search("examples/search/mnist1d_latency.yaml")  # architecture search (search:)
 
 Names are imported on first use, so ``import archopt`` stays cheap.
 """
@@ -35,6 +36,8 @@ _API = {
     "profile": "archopt.report",
     "tune": "archopt.tune",
     "show_study": "archopt.tune",
+    "search": "archopt.search",
+    "show_search": "archopt.search.study",
     "report": "archopt.report",
     "list_runs": "archopt.run_index",
     "compare_runs": "archopt.run_compare",

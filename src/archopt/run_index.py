@@ -9,6 +9,7 @@ trials) is summarized by the study's row.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import operator
 import os
@@ -162,6 +163,8 @@ def run_row(path: Path, kind: str = "run") -> dict[str, Any]:
     spec = read_yaml(path / "spec.yaml") or {}
     spec = spec if isinstance(spec, dict) else {}
     status, detail = run_status(path, info)
+    if status == "finished":  # a tuning trial stopped by the pruner ends its run normally
+        status, detail = trial_status(path) or (status, detail)
     task = task_of(spec, info, path)
     name = main_metric_name(spec, task)
     metrics = read_json(path / "metrics.json")
@@ -198,6 +201,34 @@ def read_trials(path: Path) -> list[dict[str, str]]:
         return []
 
 
+def trial_status(path: Path) -> tuple[str, str] | None:
+    """``pruned`` or ``failed`` (with the reason) for a trial run directory ``STUDY/trials/N``
+    whose study recorded it so in trials.csv; None for any other run."""
+    study = path.parent.parent
+    if path.parent.name != "trials" or not (study / "study.json").is_file():
+        return None
+    try:
+        stamp = (study / "trials.csv").stat().st_mtime_ns
+    except OSError:
+        return None
+    row = _trial_states(str(study), stamp).get(path.name)
+    if row is None:
+        return None
+    state, reason = row
+    if state == "PRUNED":
+        return "pruned", reason or "stopped early by the tuner's pruner"
+    if state == "FAIL":
+        return "failed", reason
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _trial_states(study: str, stamp: int) -> dict[str, tuple[str, str]]:
+    """trial folder name -> (state, reason) from a study's trials.csv (cached per version)."""
+    return {Path(t["run_dir"]).name: (t.get("state", ""), t.get("reason") or "")
+            for t in read_trials(Path(study)) if t.get("run_dir")}
+
+
 def study_status(path: Path, spec: dict[str, Any], trials: list[dict[str, str]]
                  ) -> tuple[str, str]:
     """running (its process holds ``.lock``), finished, killed (resumable) or failed."""
@@ -205,15 +236,16 @@ def study_status(path: Path, spec: dict[str, Any], trials: list[dict[str, str]]
 
     if lock_held(path / ".lock"):
         return "running", "a process is running this study"
-    tune = spec.get("tune") or {}
+    tune = spec.get("tune") or spec.get("search") or {}  # archopt search: a search section
+    command = "search" if spec.get("search") else "tune"
     wanted = tune.get("trials") or (None if (tune.get("sampler") or {}).get("name") == "grid"
                                     else 20)
     done = sum(t.get("state") in FINISHED_TRIALS for t in trials)
     if (wanted is None or done >= wanted or tune.get("timeout_s")) and (path / "plots").is_dir():
         return "finished", ""
     if trials:
-        return "killed", (f"{done} of {wanted or '?'} trials; resume: archopt tune --resume "
-                          f"{path}")
+        return "killed", (f"{done} of {wanted or '?'} trials; resume: archopt {command} "
+                          f"--resume {path}")
     return "failed", "no trial was recorded"
 
 

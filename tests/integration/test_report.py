@@ -188,7 +188,7 @@ def test_compression_report_in_browser(browser, tmp_path, cli, finished):
     check_page(seen, page)
     for words in ("Accuracy and latency", "Step 01-prune", "Step 02-quantize", "before",
                   "after", "latency batch 1 (ms)", "prune note", "0.969", "0.966", "10,500",
-                  "1.67×", "3.33×"):
+                  "0.60×", "3.33×", "after / before"):
         assert words in seen.text, words
     code, out, _ = cli("runs", tmp_path, "--json")
     rows = json.loads(out)

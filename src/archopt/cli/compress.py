@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also prune the start model at these ratios (accuracy vs latency)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
                    help="override a spec field, e.g. compress.threads=2; repeatable")
+    p.add_argument("--report", action="store_true",
+                   help="write the compression's HTML report (DIR/report.html) when it ends")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted; checkpoint saved.\n  resume with: archopt compress {args.spec} "
               f"--resume {stop.run_dir}", file=sys.stderr)
         return 130
+    if args.report:
+        from archopt.report import report as write_report
+
+        report["html_report"] = str(write_report(report["dir"]))
     if args.json:
         print_json(report)
         return 0
@@ -62,4 +68,6 @@ def run(args: argparse.Namespace) -> int:
         for n in s.get("notes", []):
             print(f"  note: {n}")
     print(f"report: {report['dir']}/report.txt, report.json, report.png")
+    print(f"html report: {report['html_report']}" if "html_report" in report
+          else f"html report: archopt report {report['dir']}")
     return 0

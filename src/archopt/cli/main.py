@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("archopt.cli.eval", "re-evaluate a saved run on a split"),
     "profile": ("archopt.cli.profile", "parameters, FLOPs, memory and measured latency of a model"),
     "tune": ("archopt.cli.tune", "search hyperparameters of a spec (`archopt tune show DIR`)"),
+    "search": ("archopt.cli.search", "search architectures: accuracy vs measured latency, params "
+               "and FLOPs (`archopt search show DIR`)"),
     "compress": ("archopt.cli.compress", "prune, quantize (int8), QAT, distill a trained run; "
                  "measured before and after"),
     "data": ("archopt.cli.data", "inspect datasets: `archopt data info NAME|SPEC`"),

@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
                    help="progress bar (terminal), one line per trial, or auto")
+    p.add_argument("--report", action="store_true",
+                   help="write the study's HTML report (STUDY/report.html) when it ends")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted; the running trials will run again.\n"
               f"  resume with: archopt tune --resume {stop.study_dir}", file=sys.stderr)
         return 130
+    if args.report:
+        from archopt.report import report as write_report
+
+        result["report"] = str(write_report(result["study_dir"]))
     if args.json:
         from archopt.cli.output import print_json
 
@@ -100,6 +106,7 @@ def report(r: dict[str, Any]) -> None:
             print(f"  Pareto front: {b['pareto_size']} trials (best.json, plots/pareto_front.png)")
         print(f"  train it again: archopt train {b['best_yaml']}")
     print(f"study dir: {r['study_dir']}")
+    print(f"report: {r['report']}" if "report" in r else f"report: archopt report {r['study_dir']}")
 
 
 def show(args: argparse.Namespace) -> int:

@@ -84,7 +84,9 @@ def _rank_and_crowding(
     crowd = [0.0] * n
     if len(directions) > 1:
         for r in set(rank):
-            members = [i for i in range(n) if rank[i] == r]
+            members = [i for i in range(n) if rank[i] == r and population[i].values]
+            if not members:  # rejected before training: no values, ordered by violation
+                continue
             for m in range(len(directions)):
                 members.sort(key=lambda i: population[i].values[m])
                 lo, hi = population[members[0]].values[m], population[members[-1]].values[m]
@@ -132,14 +134,28 @@ class RegularizedEvolutionSampler(BaseSampler):
     def _rng(self, number: int, purpose: str) -> np.random.Generator:
         return np.random.default_rng([self._seed, number, zlib.crc32(purpose.encode())])
 
+    @staticmethod
+    def _index(study: Study, number: int) -> int:
+        """The trial's place in an uninterrupted study: its number less the retries (of trials
+        a kill interrupted) before it, so a killed and resumed study draws what an
+        uninterrupted one draws."""
+        trials = study._get_trials(deepcopy=False, use_cache=True)
+        return number - sum(1 for t in trials[:number] if "failed_trial" in t.system_attrs)
+
     def reseed_rng(self) -> None:
         self._seed = int(np.random.SeedSequence().entropy % 2**63)
 
     # --- the population and the tournament ---
     def population(self, study: Study) -> list[FrozenTrial]:
-        """The living population: the most recent finished trials, oldest first."""
-        done = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
-        done = sorted(done, key=lambda t: t.number)
+        """The living population: the most recent finished trials, oldest first. A trial that
+        a budget rejected before training (PRUNED with a violated constraint, no values) is a
+        member too: it loses every tournament against a feasible one, so the evolution learns
+        from the rejection instead of drawing near it again at random."""
+        done = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED),
+                                 use_cache=True)
+        done = sorted((t for t in done if t.state == TrialState.COMPLETE or
+                       (not t.intermediate_values and _violation(t) > 0)),
+                      key=lambda t: t.number)
         return done[-self.population_size :]
 
     def _tournament(self, study: Study, number: int, population: list[FrozenTrial]) -> FrozenTrial:
@@ -158,9 +174,10 @@ class RegularizedEvolutionSampler(BaseSampler):
         if len(population) < self.population_size:
             study._storage.set_trial_system_attr(trial._trial_id, PARENT_KEY, -1)
             return
-        parent = self._tournament(study, trial.number, population)
+        index = self._index(study, trial.number)
+        parent = self._tournament(study, index, population)
         mutable = sorted(n for n, d in parent.distributions.items() if not d.single())
-        rng = self._rng(trial.number, "mutate")
+        rng = self._rng(index, "mutate")
         mutated = mutable[int(rng.integers(len(mutable)))] if mutable else None
         study._storage.set_trial_system_attr(trial._trial_id, PARENT_KEY, parent.number)
         study._storage.set_trial_system_attr(trial._trial_id, MUTATED_KEY, mutated)
@@ -196,7 +213,7 @@ class RegularizedEvolutionSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        rng = self._rng(trial.number, "param:" + param_name)
+        rng = self._rng(self._index(study, trial.number), "param:" + param_name)
         plan = self._plan(study, trial)
         if plan is not None:
             params, dists, mutated = plan

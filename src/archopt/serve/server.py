@@ -3,7 +3,8 @@
 On SIGTERM uvicorn stops accepting connections, lets in-flight requests finish (``/v1/ready``
 answers 503 meanwhile), stops the batcher, then re-raises the signal (exit status 143 in a
 shell, as process supervisors expect). With ``workers > 1`` uvicorn runs that many
-processes on one port; each loads the artifact (a run is exported once, before they start).
+processes on one port; each loads the artifact (a run is exported once, before they start) and
+drains the same way when the supervisor passes SIGTERM on.
 """
 
 from __future__ import annotations
@@ -39,10 +40,33 @@ def _server_class() -> type:
 
 
 def app_from_env() -> Any:
-    """The app of a worker process (uvicorn ``factory=True``), from ``ARCHOPT_SERVE_WORKER``."""
+    """The app of a worker process (uvicorn ``factory=True``), from ``ARCHOPT_SERVE_WORKER``.
+
+    uvicorn's supervisor runs its own ``Server`` class in each worker, so the worker marks its
+    app as draining from the signal handlers instead (see ``drain_on_signals``)."""
     cfg = json.loads(os.environ[ENV])
     served = load_served_model(cfg["target"], cfg["backend"], cfg["threads"])
-    return create_app(served, ServeSettings(**cfg["settings"]))
+    app = create_app(served, ServeSettings(**cfg["settings"]))
+    drain_on_signals(app.state.archopt)
+    return app
+
+
+def drain_on_signals(state: dict[str, Any]) -> None:
+    """Mark the app as draining (``/v1/ready`` answers 503) when SIGINT or SIGTERM arrives,
+    then pass the signal to the handler already installed: uvicorn installs its own before it
+    calls the app factory, and puts back the originals when it stops."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            state["draining"] = True
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
 
 
 def serve(target: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,

@@ -148,13 +148,16 @@ def _relocate(err: UserError, where: Any, exc: ValidationError | None = None) ->
 
 def _section_suggestion(loc: list[str]) -> str | None:
     from archopt.errors import suggest
+    from archopt.search import schema as search_schema
     from archopt.spec import schema
 
     sections: dict[str, type] = {"": schema.Spec, "data": schema.DataSpec,
                                  "train": schema.TrainSpec, "train.optimizer": schema.OptimizerSpec,
                                  "train.regularization": schema.Regularization,
                                  "train.early_stopping": schema.EarlyStopping,
-                                 "tune": schema.TuneSpec}
+                                 "tune": schema.TuneSpec, "search": schema.SearchSpec,
+                                 "search.latency": search_schema.LatencySpec,
+                                 "search.prescreen": search_schema.PrescreenSpec}
     cls = sections.get(".".join(loc[:-1]))
     return suggest(loc[-1], cls.model_fields) if cls else None
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from archopt.search.schema import SearchSpec
 from archopt.tune.schema import TuneSpec
 
 
@@ -259,6 +260,7 @@ class Spec(Strict):
     model: ModelSpec
     train: TrainSpec = TrainSpec()
     tune: TuneSpec | None = None                      # hyperparameter search (archopt tune)
+    search: SearchSpec | None = None                  # architecture search (archopt search)
     compress: CompressSpec | None = None              # archopt compress: steps from a run
 
     @field_validator("device")
@@ -274,3 +276,10 @@ class Spec(Strict):
         if not v or "/" in v or v.startswith("."):
             raise ValueError("name must be non-empty, without '/' and not start with '.'")
         return v
+
+    @model_validator(mode="after")
+    def _one_study_section(self) -> Spec:
+        if self.tune is not None and self.search is not None:
+            raise ValueError("a spec has a tune: or a search: section, not both (a search is a "
+                             "tune over model.* with measured costs: move the space into one)")
+        return self

@@ -35,7 +35,7 @@ from archopt.spec.schema import Spec
 from archopt.tune import objectives as obj
 from archopt.tune import space as sp
 from archopt.tune import storage as st
-from archopt.tune.plan import Plan, make_plan
+from archopt.tune.plan import Plan, make_plan, section
 from archopt.tune.pool import Pool, threads_per_worker
 from archopt.tune.study_dir import (
     Lock,
@@ -56,7 +56,8 @@ class StudyInterrupted(KeyboardInterrupt):
 def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None = None,
          resume: str | os.PathLike | None = None, trials: int | None = None,
          workers: int | None = None, storage: str | None = None, study: str | None = None,
-         quiet: bool = False, progress: str = "auto", plots: bool = True) -> dict[str, Any]:
+         quiet: bool = False, progress: str = "auto", plots: bool = True,
+         enqueue: list[dict[str, Any]] | None = None, search: bool = False) -> dict[str, Any]:
     """Run (or resume) a hyperparameter study; returns its summary.
 
     Args:
@@ -69,21 +70,29 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
         quiet: no progress output.
         progress: ``auto``, ``bar`` or ``lines``.
         plots: draw the PNG plots at the end.
+        enqueue: parameters of the first trials of a new study (``archopt search``'s
+            pre-screen); ignored when the study already has trials.
+        search: run a spec's ``search:`` section (``archopt.search`` does); else such a spec
+            is refused with a pointer to ``archopt search``.
 
     Raises:
         UserError: for a bad tune section, storage or study directory, before anything is
             written.
     """
     spec, meta, resume_dir = _load(spec, resume)
-    t = spec.tune
+    if spec.search is not None and not search:
+        raise UserError("search", "this spec has a search: section (an architecture search)",
+                        "run it with `archopt search SPEC`")
+    t = section(spec)
     if t is None:
         raise UserError("tune", "the spec has no tune: section",
                         "add one; see examples/tune/mnist1d_cnn.yaml")
     updates = {k: v for k, v in {"workers": workers, "storage": storage, "study": study,
                                  "trials": trials}.items() if v is not None}
     if updates:
-        spec = spec.model_copy(update={"tune": t.model_copy(update=updates)})
-        t = spec.tune
+        key = "search" if spec.search is not None else "tune"
+        spec = spec.model_copy(update={key: t.model_copy(update=updates)})
+        t = section(spec)
     if workers is not None and workers < 1:
         raise UserError("--workers", "must be at least 1")
     plan = make_plan(spec, t.trials)
@@ -103,10 +112,10 @@ def tune(spec: Spec | str | os.PathLike | dict, *, out: str | os.PathLike | None
             "study": name, "storage": st.safe(url) if url else "study.db",
             "storage_url": url if url and st.safe(url) == url else None,
             "objectives": {o.name: o.direction for o in plan.objectives},
-            "fingerprint": fingerprint(spec.tune.model_dump(mode="json")),
+            "fingerprint": fingerprint(t.model_dump(mode="json")),
             "format": 1}, indent=2) + "\n")
         return Runner(plan, path, storage_obj, name, shared is not None, quiet, progress,
-                      plots).run()
+                      plots, enqueue).run()
 
 
 def _load(spec: Any, resume: Any) -> tuple[Spec, dict | None, Path | None]:
@@ -120,7 +129,7 @@ def _load(spec: Any, resume: Any) -> tuple[Spec, dict | None, Path | None]:
     if spec is None:
         return saved, meta, path
     new = spec if isinstance(spec, Spec) else load_spec(spec)
-    if new.tune is None or fingerprint(new.tune.model_dump(mode="json")) != meta.get(
+    if section(new) is None or fingerprint(section(new).model_dump(mode="json")) != meta.get(
             "fingerprint"):
         raise UserError(f"--resume {path}", "the spec's tune space or objectives differ from "
                         "the study's", f"resume with the study's own spec ({path / 'spec.yaml'}),"
@@ -132,8 +141,10 @@ class Runner:
     """The study's loop over the worker pool (one object per ``tune`` call)."""
 
     def __init__(self, plan: Plan, path: Path, storage: Any, name: str, shared: bool,
-                 quiet: bool, progress: str, plots: bool) -> None:
+                 quiet: bool, progress: str, plots: bool,
+                 enqueue: list[dict[str, Any]] | None = None) -> None:
         self.plan, self.path, self.storage, self.name = plan, path, storage, name
+        self.enqueue = enqueue or []
         self.shared, self.quiet, self.progress_mode, self.plots = shared, quiet, progress, plots
         self.running: dict[int, dict[str, Any]] = {}   # trial number -> trial, worker, costs
         self.overheads: list[float] = []
@@ -151,7 +162,7 @@ class Runner:
 
         # we record heartbeats ourselves (ask/tell), which Optuna does not expect
         warnings.filterwarnings("ignore", message="Heartbeat of storage")
-        t = self.plan.spec.tune
+        t = self.plan.section
         directions = [o.direction for o in self.plan.objectives]
         study = optuna.create_study(storage=self.storage, study_name=self.name,
                                     directions=directions, load_if_exists=True)
@@ -161,6 +172,8 @@ class Runner:
         # a seeded sampler must not repeat the parameters of the trials already run (#3255)
         done = len(study.get_trials(deepcopy=False))
         seed = self.plan.seed + done + (os.getpid() % 100_003 if self.shared else 0)
+        if t.sampler.name == "evolution":  # it seeds each draw by (seed, trial) itself, so that
+            seed = self.plan.seed          # a resumed search draws what an unbroken one draws
         study.sampler = build_sampler(t.sampler.name, t.sampler.options(), seed, self.plan.grid)
         study.pruner = build_pruner(t.pruner.name, t.pruner.options())
         # samplers may call study.stop() when done (the grid is exhausted), which Optuna allows
@@ -210,7 +223,7 @@ class Runner:
                TrialState.FAIL: "failed", TrialState.RUNNING: "running",
                TrialState.WAITING: "waiting"}[t.state]] += 1
         c["finished"] = c["complete"] + c["pruned"] + c["failed"]
-        c["workers"] = self.plan.spec.tune.workers
+        c["workers"] = self.plan.section.workers
         return c
 
     # -- the loop ----------------------------------------------------------------------------
@@ -221,7 +234,10 @@ class Runner:
         _stacks_on_sigusr1()
         study = self._study()
         self._recover(study)
-        t = self.plan.spec.tune
+        if self.enqueue and not study.get_trials(deepcopy=False):
+            for params in self.enqueue:
+                study.enqueue_trial(params, skip_if_exists=True)
+        t = self.plan.section
         pool = Pool(t.workers, threads_per_worker(t.workers), t.recycle_mb)
         progress = StudyProgress(self.plan.trials, self.plan.objectives[0].name, self.quiet,
                                  self.progress_mode)
@@ -255,7 +271,7 @@ class Runner:
 
     def _loop(self, study: Any, pool: Pool, progress: Any, deadline: float) -> None:
         last_beat = 0.0
-        t = self.plan.spec.tune
+        t = self.plan.section
         while True:
             c = self.counts(study)
             room = self.plan.trials - c["finished"] - c["running"]
@@ -301,7 +317,8 @@ class Runner:
         curve = self.plan.curve.name if self.plan.curve else None  # learning curves always
         pool.send(w, {"number": trial.number, "spec": spec.model_dump(mode="json"),
                       "run_dir": str(self.path / rel), "costs": self.plan.pre_costs,
-                      "monitor": curve})
+                      "monitor": curve, "measure": self.plan.measure and {
+                          **self.plan.measure, "cache": str(self.path / "costs")}})
 
     def _handle(self, study: Any, pool: Pool, w: Any, msg: tuple, progress: Any) -> None:
 

@@ -94,6 +94,7 @@ def write_outputs(study_dir: Path, study: Any, objectives: list[Any]) -> list:
     if spec_path.is_file():
         data = yaml.safe_load(spec_path.read_text())
         data.pop("tune", None)
+        data.pop("search", None)
         header = f"# archopt train {study_dir / 'best.yaml'}\n# trial {top.number} of study " \
                  f"{study.study_name}: " + ", ".join(
                      f"{n}={_num(v)}" for n, v in zip(names, top.values)) + "\n"

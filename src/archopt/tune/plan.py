@@ -29,16 +29,24 @@ class Plan:
     curve: obj.Objective | None                 # the objective reported for pruning
     pre_costs: list[str]                        # costs a worker measures before training
     seed: int
+    section: Any = None                         # spec.tune, or spec.search (archopt search)
+    measure: dict[str, Any] | None = None       # search: how workers time latency (see
+                                                # archopt.search.costs); None: tune's way
+
+
+def section(spec: Spec) -> Any:
+    """The study's section: ``tune:``, or ``search:`` (a tune section with measured costs)."""
+    return spec.search if spec.search is not None else spec.tune
 
 
 def make_plan(spec: Spec, trials: int | None = None) -> Plan:
     """Check the tune section against the spec; a UserError for the first problem."""
-    t = spec.tune
+    t = section(spec)
     if t is None:
         raise UserError("tune", "the spec has no tune: section",
                         "add one; see examples/tune/mnist1d_cnn.yaml")
     space = sp.parse_space(t.space)
-    base = spec.model_dump(mode="json", exclude={"tune"})
+    base = spec.model_dump(mode="json", exclude={"tune", "search"})
     keys = _history_keys(spec)
     objectives = obj.parse_objectives(t.objectives, keys)
     budgets = obj.parse_constraints(t.constraints)
@@ -61,10 +69,13 @@ def make_plan(spec: Spec, trials: int | None = None) -> Plan:
     n = trials or t.trials or (sp.grid_size(grid) if grid is not None else 20)
     pre = sorted({o.name for o in objectives if o.before_training} |
                  {b for b in budgets if b in obj.PRE_TRAINING})
+    measure = None
+    if spec.search is not None:  # a search measures every cost of every candidate
+        pre, measure = sorted(obj.PRE_TRAINING), spec.search.latency.model_dump()
     seed = t.sampler.seed if t.sampler.seed is not None else spec.seed
     return Plan(spec, base, space, objectives, budgets, grid, n,
                 curves[0] if len(curves) == 1 or (curves and len(objectives) == 1) else None,
-                pre, seed)
+                pre, seed, t, measure)
 
 
 def _history_keys(spec: Spec) -> list[str]:
@@ -72,7 +83,7 @@ def _history_keys(spec: Spec) -> list[str]:
     from archopt.train.fit import prepare
     from archopt.train.setup import history_keys
 
-    base = spec.model_copy(update={"tune": None})
+    base = spec.model_copy(update={"tune": None, "search": None})
     p = prepare(base)
     return history_keys(p.parts.metrics, p.val_loader is not None, p.parts.task)
 

@@ -10,6 +10,9 @@ gp         ``GPSampler``                          Bayesian: Gaussian process, lo
 cmaes      ``CmaEsSampler``                       evolution strategy (CMA-ES, continuous)
 qmc        ``QMCSampler``                         quasi-random (Sobol) space filling
 nsga2      ``NSGAIISampler``                      evolutionary, several objectives
+evolution  ``RegularizedEvolutionSampler``        aging evolution (Real et al. 2019), archopt's
+                                                  own (``archopt.search.evolution``): Optuna
+                                                  has none
 =========  =====================================  =============================================
 
 Options are the class's own keyword arguments (``n_startup_trials``, ``population_size``, ...),
@@ -31,6 +34,7 @@ CLASSES = {
     "cmaes": "CmaEsSampler",
     "qmc": "QMCSampler",
     "nsga2": "NSGAIISampler",
+    "evolution": "archopt.search.evolution:RegularizedEvolutionSampler",
 }
 DEFAULTS: dict[str, dict[str, Any]] = {"tpe": {"multivariate": True}}
 _NOT_OPTIONS = {"seed", "search_space", "constraints_func"}
@@ -42,7 +46,13 @@ def check_options(table: dict[str, str], name: str, options: dict[str, Any], whe
     if name not in table:
         raise UserError(f"{where}.name", f"unknown {where.split('.')[-1]} '{name}'",
                         suggest(name, table) or f"choose one of: {', '.join(table)}")
-    cls = getattr(module, table[name])
+    if ":" in table[name]:  # archopt's own plugin: "module:Class"
+        import importlib
+
+        mod, _, attr = table[name].partition(":")
+        cls = getattr(importlib.import_module(mod), attr)
+    else:
+        cls = getattr(module, table[name])
     params = inspect.signature(cls.__init__).parameters
     allowed = [p for p, v in params.items() if p != "self" and p not in _NOT_OPTIONS
                and v.kind is not inspect.Parameter.VAR_KEYWORD

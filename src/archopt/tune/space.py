@@ -10,6 +10,8 @@ to one distribution::
     {choice: [{option: {name: sgd}, space: {train.optimizer.momentum: {float: [0, 0.99]}}},
               {option: {name: adam}}]}       # an option with its own (conditional) sub-space
     {list: {length: [1, 4], item: {choice: [8, 16, 32]}}}   # a list whose length is searched too
+    {list: {length: [1, 4], item: {choice: [8, 16]},         # ... with sibling lists of the same
+            with: {kernel_sizes: {choice: [3, 5]}}}}         # length (per-stage fields)
 
 Optuna parameters are named after their paths (a list's items ``path.0``, ``path.1``, ...), so
 the study reads the same in ``trials.csv``, the plots and optuna-dashboard. A choice among lists
@@ -62,6 +64,7 @@ class Choice:
 class ListSpace:
     length: Int
     item: Any                                              # a distribution
+    siblings: dict[str, Any] = field(default_factory=dict)  # sibling field -> item distribution
 
 
 Dist = Float | Int | Choice | ListSpace
@@ -171,8 +174,9 @@ def _choice(options: Any, where: str) -> Choice:
 
 
 def _list(spec: Any, where: str) -> ListSpace:
-    if not isinstance(spec, dict) or set(spec) != {"length", "item"}:
-        raise UserError(where, "a list space needs exactly length and item",
+    if not isinstance(spec, dict) or not {"length", "item"} <= set(spec) <= {
+            "length", "item", "with"}:
+        raise UserError(where, "a list space needs length and item (and optionally with)",
                         "example: list: {length: [1, 4], item: {choice: [8, 16, 32]}}")
     length = spec["length"]
     if isinstance(length, int) and not isinstance(length, bool):
@@ -186,7 +190,15 @@ def _list(spec: Any, where: str) -> ListSpace:
     item = parse_dist(spec["item"], f"{where}.item")
     if isinstance(item, ListSpace):
         raise UserError(f"{where}.item", "lists of lists are not supported")
-    return ListSpace(Int(low, high), item)
+    siblings = spec.get("with") or {}
+    if not isinstance(siblings, dict) or any(not isinstance(k, str) or "." in k
+                                             for k in siblings):
+        raise UserError(f"{where}.with", "must map sibling field names to item distributions",
+                        "example: with: {kernel_sizes: {choice: [3, 5, 7]}}")
+    parsed = {k: parse_dist(v, f"{where}.with.{k}") for k, v in siblings.items()}
+    if any(isinstance(d, ListSpace) for d in parsed.values()):
+        raise UserError(f"{where}.with", "lists of lists are not supported")
+    return ListSpace(Int(low, high), item, parsed)
 
 
 # -- sampling ------------------------------------------------------------------------------------
@@ -221,6 +233,11 @@ def _sample_one(trial: Any, path: str, dist: Dist, values: dict[str, Any]) -> No
             _sample_one(trial, f"{path}.{i}", dist.item, items)
         values[path] = [items[f"{path}.{i}"] for i in range(n)]
         values.update({k: v for k, v in items.items() if k.count(".") > path.count(".") + 1})
+        for name, sub in dist.siblings.items():  # same length, one parameter per item
+            sib = _sibling(path, name)
+            for i in range(n):
+                _sample_one(trial, f"{sib}.{i}", sub, items)
+            values[sib] = [items[f"{sib}.{i}"] for i in range(n)]
 
 
 def apply(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -265,28 +282,35 @@ def branches(space: dict[str, Dist]) -> list[dict[str, Any]]:
     conditional sub-space, each bound of every range, appears in at least one of them."""
     out: list[dict[str, Any]] = []
     for end in (0, 1):
-        base = {p: _pick(d, end) for p, d in space.items()}
+        base = {p: _pick(d, end, p) for p, d in space.items()}
         out.append(_flatten(base))
     for path, dist in space.items():
         if isinstance(dist, Choice):
             for opt in dist.options:
-                vals = {p: _pick(d, 0) for p, d in space.items()}
-                vals[path] = (opt.value, {sp: _pick(sd, 0) for sp, sd in opt.space.items()})
+                vals = {p: _pick(d, 0, p) for p, d in space.items()}
+                vals[path] = (opt.value, {sp: _pick(sd, 0, sp) for sp, sd in opt.space.items()})
                 out.append(_flatten(vals))
                 if opt.space:
-                    vals[path] = (opt.value, {sp: _pick(sd, 1) for sp, sd in opt.space.items()})
+                    vals[path] = (opt.value, {sp: _pick(sd, 1, sp) for sp, sd in opt.space.items()})
                     out.append(_flatten(vals))
     return out
 
 
-def _pick(d: Dist, end: int) -> Any:
+def _sibling(path: str, name: str) -> str:
+    """The path of a list's sibling field (``model.channels`` + ``kernel_sizes``)."""
+    return path.rsplit(".", 1)[0] + "." + name if "." in path else name
+
+
+def _pick(d: Dist, end: int, path: str = "") -> Any:
     if isinstance(d, Float | Int):
         return (d.low if end == 0 else d.high, {})
     if isinstance(d, Choice):
         opt = d.options[0 if end == 0 else -1]
-        return (opt.value, {p: _pick(s, end) for p, s in opt.space.items()})
+        return (opt.value, {p: _pick(s, end, p) for p, s in opt.space.items()})
     n = d.length.low if end == 0 else d.length.high
-    return ([_pick(d.item, end)[0] for _ in range(n)], {})
+    return ([_pick(d.item, end)[0] for _ in range(n)],
+            {_sibling(path, name): ([_pick(s, end)[0] for _ in range(n)], {})
+             for name, s in d.siblings.items()})
 
 
 def _flatten(vals: dict[str, tuple[Any, dict]]) -> dict[str, Any]:

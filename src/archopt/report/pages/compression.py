@@ -52,13 +52,19 @@ def step_table(block: dict[str, Any]) -> str:
         [f"test {metric}", b.get("metric_value"), a.get("metric_value"),
          "–" if change is None else f"{change:+.4f}"],
     ]
+    for name, other in (block.get("others") or {}).items():  # e.g. the float model in ORT
+        lo = (other or {}).get("latency_ms") or {}
+        for b, label in (("batch_1", "batch 1"), ("batch_N", f"batch {block.get('batch_N')}")):
+            if isinstance(lo.get(b), int | float):
+                rows.append([f"latency {label} (ms), {name.replace('_', ' ')}", None, lo[b],
+                             ""])
     step = block.get("step") or {}
     settings = ", ".join(f"{k}={v}" for k, v in step.items()
                          if k != "name" and v not in (None, [], {}))
     notes = "".join(h.note(n) for n in block.get("notes", []))
     measured = h.note(f"Measured with {block.get('threads', '?')} thread(s), median of "
-                      f"{block.get('repeats', '?')} interleaved runs. Ratios: before / after "
-                      "(above 1 is smaller or faster).")
+                      f"{block.get('repeats', '?')} interleaved runs. Ratios: after / before "
+                      "(below 1 is smaller or faster).")
     return (h.note(settings) if settings else "") + h.table(
         ["", "before", "after", "ratio"], rows) + measured + notes
 

@@ -88,18 +88,21 @@ def metrics_section(metrics: dict[str, Any], row: dict[str, Any]) -> str:
     last_names, last_rows = scalar_metrics(last)
     head = metrics.get("headline") if isinstance(metrics.get("headline"), dict) else {}
     same = head.get("epoch") is not None and head.get("epoch") == last.get("epoch")
+    at_last = 0
     for r in last_rows:
         if r[0] != "train" and not same:  # the last epoch's weights, when not the headline's
             rows.append([f"{r[0]} @ last epoch"] + [r[1 + last_names.index(n)]
                                                     if n in last_names else None for n in names])
+            at_last += 1
     if metrics.get("train_figures") == "running":
         rows = [[("train (running)" if r[0] == "train" else r[0]), *r[1:]] for r in rows]
     said = ""
-    if head:
-        said = h.note(f"Headline: the {head.get('checkpoint')} checkpoint, epoch "
-                      f"{head.get('epoch')} of {metrics.get('epochs')} "
+    if head:  # a compression step's headline has no epoch: it is the step's output model
+        epoch = (f", epoch {head['epoch']} of {metrics.get('epochs')}"
+                 if head.get("epoch") is not None else "")
+        said = h.note(f"Headline: the {head.get('checkpoint')} checkpoint{epoch} "
                       f"({head.get('chosen_by')})."
-                      + ("" if same else " Rows '@ last epoch' are the last epoch's weights."))
+                      + (" Rows '@ last epoch' are the last epoch's weights." if at_last else ""))
     extra = [(k, v) for k, v in metrics.items() if k not in SPLITS and k != "format"
              and isinstance(v, int | float) and not isinstance(v, bool)]
     return said + h.table(["split", *names], rows) + (h.pairs(extra) if extra else "")
@@ -195,6 +198,14 @@ def run_page(run_dir: str | os.PathLike, with_model: bool = True) -> h.Page:
         page.add("Learning curves", h.figure(plots.learning_curves(history, best), caption),
                  h.fold("epoch times", h.table(["epoch", "seconds"], [
                      [x.get("epoch"), x.get("epoch_time_s")] for x in history])))
+    if isinstance(metrics.get("compress"), dict):  # a step of `archopt compress`
+        from archopt.report.pages.compression import step_table
+
+        block = metrics["compress"]
+        page.add("Compression step", h.note(
+            f"Step {(block.get('step') or {}).get('name', '?')} of a compression, from "
+            f"{block.get('from', '?')}; the compression's own page: archopt report "
+            f"{path.parent}."), step_table(block))
     if task == "classification":
         page.add("Classification", classification_section(metrics))
     if with_model and (path / "data_shape.json").is_file():

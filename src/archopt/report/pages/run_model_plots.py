@@ -68,17 +68,26 @@ def profile_section(page: h.Page, run: LoadedRun) -> None:
     finally:
         torch.set_num_threads(threads)
     lat = p["latency_ms"]
+    int8 = getattr(run.model, "onnx_int8", False)  # archopt compress's int8 ONNX model
     summary = [
         ("parameters", f"{p['params']:,} ({p['trainable_params']:,} trainable)"),
         ("FLOPs per example" + (" (generator)" if p.get("profiled") else ""), p["flops"]),
-        ("size (parameters + buffers)", f"{p['size_bytes'] / 1024:,.1f} KiB"),
-        ("activations per example", f"{p['activation_bytes'] / 1024:,.1f} KiB summed, "
-                                    f"{p['peak_activation_bytes'] / 1024:,.1f} KiB peak layer"),
+        ("size (int8 ONNX model)" if int8 else "size (parameters + buffers)",
+         f"{p['size_bytes'] / 1024:,.1f} KiB"),
         ("latency, batch 1", f"{lat['batch_1']:.3f} ms"),
         (f"latency, batch {p['batch_N']}", f"{lat['batch_N']:.3f} ms"),
-        ("measured on", f"{p['device']}, {p['threads']} threads, median of {p['repeats']} runs, "
-                        "while this report was made"),
+        ("measured on", f"{p['device']}{', ONNX Runtime' if int8 else ''}, {p['threads']} "
+                        f"threads, median of {p['repeats']} runs, while this report was made"),
     ]
+    if int8:
+        page.add("Profile", h.pairs(summary), h.note(
+            "An int8 model run by ONNX Runtime: parameters and FLOPs are those of the float "
+            "model it was quantized from; PyTorch cannot look inside it, so there is no "
+            "per-layer table or activation memory."))
+        return
+    summary.insert(3, ("activations per example",
+                       f"{p['activation_bytes'] / 1024:,.1f} KiB summed, "
+                       f"{p['peak_activation_bytes'] / 1024:,.1f} KiB peak layer"))
     layers = [[r["name"], r["type"], "×".join(map(str, r["output_shape"] or [])) or "–",
                r["params"], r["flops"]] for r in p["layers"]]
     page.add("Profile", h.pairs(summary),

@@ -1,0 +1,141 @@
+"""Search architectures: accuracy against measured latency, parameters and FLOPs, from the
+spec's ``search:`` section, on the tuning engine (same study directory as `archopt tune`).
+
+  archopt search examples/search/mnist1d_latency.yaml          new study in studies/NAME/TIME
+  archopt search SPEC --trials 40 --workers 2 --out studies/arch
+  archopt search SPEC --reference gallery=runs/mnist1d-cnn/... a trained run beside the front
+  archopt search --resume studies/arch                         continue after a kill or Ctrl-C
+  archopt search show studies/arch [--json]                    the front again
+
+Each candidate's costs are measured before it trains (latency on this machine, cached per
+architecture); a budget rejects a candidate untrained. At the end the front's members are timed
+again together and written to STUDY/front.json and front.csv, with STUDY/plots/pareto.png;
+STUDY/best.yaml is the most accurate model within the budgets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", nargs="?", metavar="SPEC",
+                   help="spec with a search: section (or `show` followed by a study directory)")
+    p.add_argument("study_dir", nargs="?", metavar="DIR", help=argparse.SUPPRESS)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
+                   help="override a spec field, e.g. search.trials=40 (repeatable)")
+    p.add_argument("--out", metavar="DIR", help="study directory (default studies/NAME/TIME)")
+    p.add_argument("--resume", metavar="DIR", help="continue a search")
+    p.add_argument("--trials", type=int, metavar="N", help="finished trials wanted")
+    p.add_argument("--workers", type=int, metavar="N", help="trial processes on this machine")
+    p.add_argument("--storage", metavar="URL", help="Optuna storage, e.g. postgresql://...")
+    p.add_argument("--study", metavar="NAME", help="study name in the storage")
+    p.add_argument("--reference", action="append", default=[], metavar="[LABEL=]RUN_DIR",
+                   help="a trained run to show beside the front (repeatable)")
+    p.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
+    p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
+                   help="progress bar (terminal), one line per trial, or auto")
+
+
+def run(args: argparse.Namespace) -> int:
+    from archopt.errors import UserError
+
+    if args.spec == "show":
+        if not args.study_dir:
+            raise UserError("archopt search show", "needs a study directory",
+                            "example: archopt search show studies/arch")
+        return show(args)
+    if args.study_dir:
+        raise UserError(f"archopt search {args.spec} {args.study_dir}", "takes one SPEC",
+                        "did you mean `archopt search show DIR`?")
+    if args.trials is not None and args.trials < 1:
+        raise UserError("--trials", "must be at least 1")
+    from archopt.search import search
+    from archopt.spec import load_spec
+    from archopt.tune.engine import StudyInterrupted
+
+    spec: Any = None
+    if args.spec is not None:
+        spec = load_spec(args.spec, args.overrides)
+    elif args.resume is None:
+        raise UserError("archopt search", "needs a SPEC file or --resume STUDY_DIR",
+                        "example: archopt search examples/search/mnist1d_latency.yaml")
+    elif args.overrides:
+        from pathlib import Path
+
+        from archopt.tune.study_dir import check_study_dir
+
+        path, _ = check_study_dir(args.resume)
+        spec = load_spec(Path(path) / "spec.yaml", args.overrides)
+    try:
+        result = search(spec, out=args.out, resume=args.resume, trials=args.trials,
+                        workers=args.workers, storage=args.storage, study=args.study,
+                        references=args.reference, quiet=args.quiet or args.json,
+                        progress=args.progress, plots=not args.no_plots)
+    except StudyInterrupted as stop:
+        print(f"interrupted; the running trials will run again.\n"
+              f"  resume with: archopt search --resume {stop.study_dir}", file=sys.stderr)
+        return 130
+    if args.json:
+        from archopt.cli.output import print_json
+
+        print_json(result)
+        return 0
+    report(result)
+    return 0
+
+
+def report(r: dict[str, Any]) -> None:
+    c = r["trials"]
+    p = r.get("prescreen")
+    if p:
+        print(f"pre-screen: {p['scored']} of {p['candidates']} random candidates scored by "
+              f"{p['proxy']} in {p['seconds']} s; the best {p['queued']} started the study")
+    print(f"search {r['study']}: {c['finished']} trials finished ({c['complete']} complete, "
+          f"{c['pruned']} pruned or rejected before training, {c['failed']} failed) in "
+          f"{r['wall_s']} s with {r['workers']} worker(s)")
+    print_front(r, list(r["objectives"]))
+    if r.get("best"):
+        print(f"best.yaml ({r['rule']}): trial {r['best']['number']}")
+        print(f"  train it again: archopt train {r['best']['best_yaml']}")
+    if r.get("pareto_png"):
+        print(f"plots: {r['pareto_png']}")
+    print(f"study dir: {r['study_dir']}")
+
+
+def print_front(r: dict[str, Any], names: list[str]) -> None:
+    from archopt.cli.output import print_table
+
+    front, refs = r.get("front") or [], r.get("references") or []
+    if not front:
+        print("no candidate completed within the budgets")
+        return
+    costs = [c for c in ("params", "flops", "latency_ms") if c not in names]
+    cols = ["trial", *names, *costs, "spread", "again_ms", "run"]
+    rows = [[f["number"], *[f.get(n) for n in names], *[f.get(c) for c in costs],
+             f.get("latency_spread"), f.get("latency_ms_again"), f.get("run_dir")]
+            for f in front]
+    rows += [[f"ref {x['name']}", *[x.get(n) for n in names], *[x.get(c) for c in costs],
+              x.get("latency_spread_again"), x.get("latency_ms_again"), x.get("run_dir")]
+             for x in refs]
+    print_table(f"Pareto front ({len(front)} of the trained candidates)", cols, rows,
+                caption="latency_ms: median at the deployment batch when first measured; "
+                "spread: (max-min)/median of its rounds; again_ms: re-timed together at the end")
+
+
+def show(args: argparse.Namespace) -> int:
+    from archopt.cli.output import print_json
+    from archopt.search import show as show_search
+
+    s = show_search(args.study_dir)
+    if args.json:
+        print_json(s)
+        return 0
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(s["counts"].items()))
+    print(f"search {s['study']} ({counts})")
+    print_front(s, list(s["objectives"]))
+    if s.get("best_yaml"):
+        print(f"best spec: {s['best_yaml']}")
+    return 0

@@ -1,0 +1,129 @@
+"""Architecture searches end to end: budgets reject before training (counted, not trained),
+latency measured once per architecture (cache hits), the front with its table, plot and
+best.yaml; a search killed with SIGKILL mid-trial and resumed equals an uninterrupted one."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from archopt.spec import load_spec
+
+BASE = {
+    "name": "s",
+    "seed": 0,
+    "data": {"name": "digits", "batch_size": 64},
+    "model": {"name": "cnn", "channels": [4], "kernel_sizes": 3},
+    "train": {"epochs": 1, "threads": 1, "metrics": ["accuracy"]},
+}
+FAST = {"rounds": 2, "repeats": 3, "warmup": 1, "throughput_batch": 16}
+
+
+def rows(study_dir: Path) -> list[dict]:
+    with open(study_dir / "trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def load(study_dir: Path):
+    meta = json.loads((study_dir / "study.json").read_text())
+    return optuna.load_study(study_name=meta["study"],
+                             storage=f"sqlite:///{study_dir / 'study.db'}")
+
+
+@pytest.mark.slow
+def test_search_rejects_before_training_caches_latency_and_writes_the_front(
+        cli, write_spec, tmp_path):
+    spec = {**BASE, "search": {
+        "space": {"model.channels": {"choice": [[4], [16, 16]]},   # 90 vs 2,650 parameters
+                  "train.optimizer.lr": {"choice": [0.01, 0.02]}},
+        "objectives": {"val_accuracy": "max", "latency_ms": "min"},
+        "constraints": {"params": {"max": 1000}},
+        "latency": FAST, "prescreen": {"candidates": 8, "keep": 2, "batch_size": 16},
+        "sampler": {"name": "random"}, "trials": 6}}
+    out = tmp_path / "study"
+    code, stdout, err = cli("search", write_spec(spec), "--out", out, "--progress", "lines")
+    assert code == 0, err
+    assert "Pareto front" in stdout and "the best 2 started the study" in stdout
+    table = rows(out)
+    assert len(table) >= 6  # 6 finished trials (rejected candidates may come on top)
+    big = [r for r in table if float(r["cost_params"]) > 1000]
+    small = [r for r in table if float(r["cost_params"]) <= 1000]
+    assert big and small
+    for r in big:  # refused untrained: no run directory content
+        assert r["state"] == "PRUNED" and "rejected before training" in r["reason"]
+        assert not (out / r["run_dir"] / "spec.yaml").exists()
+    assert all(r["state"] == "COMPLETE" for r in small)
+    # the pre-screen queued the 2 best-scored candidates that fit the budget: trials 0 and 1
+    assert [r["model.channels"] for r in table[:2]] == ["[4]", "[4]"]
+    # each architecture timed once: 2 measurements, the other trials read the cache
+    costs = [t.user_attrs["costs"] for t in load(out).trials]
+    assert len(list((out / "costs").glob("*.json"))) == 2
+    assert sum(c["cached"] for c in costs) == len(costs) - 2
+    assert all(c["latency_spread"] >= 0 and c["throughput"] > 0 for c in costs)
+    front = json.loads((out / "front.json").read_text())
+    assert front["front"] and all(f["params"] <= 1000 for f in front["front"])
+    assert all(f["latency_ms_again"] > 0 for f in front["front"])
+    best = max(front["front"], key=lambda f: f["val_accuracy"])
+    assert (out / "plots" / "pareto.png").stat().st_size > 1000
+    spec_best = load_spec(out / "best.yaml")
+    assert spec_best.search is None and spec_best.model.params()["channels"] == [4]
+    assert str(best["number"]) in (out / "best.yaml").read_text().splitlines()[1]
+    code, shown, _ = cli("search", "show", out, "--json")
+    assert code == 0 and json.loads(shown)["front"] == front["front"]
+
+
+def _complete(study_dir: Path) -> list[tuple]:
+    return [(t.params, t.values) for t in load(study_dir).trials
+            if t.state.name == "COMPLETE"]
+
+
+@pytest.mark.slow
+def test_search_killed_mid_trial_and_resumed_equals_an_uninterrupted_one(write_spec, tmp_path):
+    import archopt
+
+    spec = {**BASE, "train": {**BASE["train"], "epochs": 3}, "search": {
+        "space": {"model.channels": {"list": {"length": [1, 2], "item": {"choice": [4, 8]}}},
+                  "model.pool": {"choice": ["max", "none"]}},
+        # costs that do not depend on timing, so two runs can be compared exactly
+        "objectives": {"val_accuracy": "max", "params": "min"},
+        "latency": {**FAST, "remeasure_front": False},
+        "sampler": {"name": "evolution", "population_size": 2, "sample_size": 2},
+        "trials": 5}}
+    path = write_spec(spec)
+    whole = tmp_path / "whole"
+    archopt.search(path, out=whole, quiet=True, plots=False)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "archopt.cli.main", "search", str(path), "--out", str(out),
+           "--progress", "lines", "--no-plots"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline, killed = time.time() + 300, False
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if (out / "study.db").exists():
+                try:
+                    states = [t.state.name for t in load(out).trials]
+                except Exception:  # the study is being created
+                    states = []
+                if states.count("COMPLETE") >= 2 and "RUNNING" in states:
+                    proc.send_signal(signal.SIGKILL)
+                    killed = True
+                    break
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert killed, "the search ended before the kill"
+    time.sleep(1)  # the trial worker dies with its parent
+    archopt.search(None, resume=out, quiet=True, plots=False)
+    assert any(t.state.name == "FAIL" for t in load(out).trials)
+    assert _complete(out) == _complete(whole)
