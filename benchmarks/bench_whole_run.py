@@ -2,7 +2,7 @@
 hand-written PyTorch script doing the same training, run side by side.
 
     .venv/bin/python benchmarks/bench_whole_run.py [--repeats 3] [--before SRC]
-        [--only mnist1d,idx] [--write]
+        [--only mnist1d,idx] [--idx-steps 20] [--write]
 
 Workloads (issue 15, item 4):
 1) ``mnist1d``: the MNIST-1D paper CNN, ``examples/mnist1d/paper_cnn.yaml`` (6000 steps of batch
@@ -101,7 +101,7 @@ model:
     - max_pool2d: {{kernel_size: 2}}
     - flatten
     - linear: {{out_features: auto}}
-train: {{max_steps: 20, optimizer: {{name: adam, lr: 0.001}}, metrics: [accuracy], threads: 1}}
+train: {{max_steps: {steps}, optimizer: {{name: adam, lr: 0.001}}, metrics: [accuracy], threads: 1}}
 """
 
 
@@ -187,7 +187,7 @@ def section(results: dict, args: argparse.Namespace, load_start: float) -> str:
     load = os.getloadavg()[0]
     lines = [SECTION, "",
              f"Command: `.venv/bin/python benchmarks/bench_whole_run.py --repeats {args.repeats}"
-             f" --mnist1d-steps {args.mnist1d_steps}"
+             f" --mnist1d-steps {args.mnist1d_steps} --idx-steps {args.idx_steps}"
              + (" --before SRC" if args.before else "") + "`  ",
              f"Machine: nproc {os.cpu_count()}, {cpu_model()}; Python "
              f"{platform.python_version()}; 1 thread per process; load average "
@@ -220,6 +220,8 @@ def main() -> None:
     ap.add_argument("--only", default="mnist1d,idx")
     ap.add_argument("--mnist1d-steps", type=int, default=6000,
                     help="fewer steps (a multiple of 40) for a quicker run on a busy machine")
+    ap.add_argument("--idx-steps", type=int, default=20,
+                    help="844 = one epoch of the 54,000 training images (the rest is val)")
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--notes", default="")
     args = ap.parse_args()
@@ -241,9 +243,10 @@ def main() -> None:
                           "spec": tmp / "paper_cnn.yaml"})
         if "idx" in args.only:
             np.savez(tmp / "idx.npz", **make_idx(tmp / "idx60k"))
-            (tmp / "idx.yaml").write_text(IDX_SPEC.format(path=tmp / "idx60k"))
-            works.append({"key": "idx", "npz": tmp / "idx.npz", "steps": 20, "batch": 64,
-                          "lr": 0.001, "spec": tmp / "idx.yaml"})
+            spec = IDX_SPEC.format(path=tmp / "idx60k", steps=args.idx_steps)
+            (tmp / "idx.yaml").write_text(spec)
+            works.append({"key": "idx", "npz": tmp / "idx.npz", "steps": args.idx_steps,
+                          "batch": 64, "lr": 0.001, "spec": tmp / "idx.yaml"})
         for work in works:
             results[work["key"]] = [one_repeat(work, variants, tmp, i)
                                     for i in range(args.repeats)]

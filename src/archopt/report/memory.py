@@ -46,6 +46,9 @@ def meta_model(section: Any, shape: Any) -> nn.Module | None:
     if name is None:
         return None
     cfg = MODELS.validate(name, params, "model")
+    from archopt.train.eager import meta_without_compiler  # lazy: archopt.train imports us
+
+    meta_without_compiler()  # its shape probes would import torch's compiler stack (seconds)
     try:
         with torch.device("meta"):
             return MODELS.get(name, "model.name").fn(cfg, shape)

@@ -65,3 +65,51 @@ def step(opt: Optimizer, scaler: Any = None) -> None:
     with torch.no_grad():
         fn(opt)
     opt._opt_called = True  # what the step wrapper tells LR schedulers  # type: ignore[attr-defined]
+
+
+_REF_MODULES = ("torch._refs", "torch._prims", "torch._decomp", "torch._meta_registrations")
+
+
+def meta_without_compiler() -> None:
+    """Let the meta device run a model's forward without importing dynamo.
+
+    Building a model on the meta device (``report.memory``'s estimate before a byte is
+    allocated) runs its shape probes through torch's Python reference kernels, each wrapped in
+    ``torch._disable_dynamo``, which imports ``torch._dynamo`` on first call. As for the
+    optimizers above, those wrappers get their undecorated function as their cached
+    "dynamo-disabled" version. A no-op once dynamo is imported (``train.compile``).
+    """
+    import sys
+
+    if "torch._dynamo" in sys.modules:
+        return
+    from torch import _compile
+
+    inner = _compile._disable_dynamo(lambda: None).__code__  # the wrapper's own code
+    seen: set[int] = set()
+    stack: list[Any] = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith(_REF_MODULES) and module is not None:
+            for value in list(vars(module).values()):  # functions, and tables of them
+                tables = value.values() if isinstance(value, dict) else [value]
+                for v in list(tables):
+                    stack.extend(v.values() if isinstance(v, dict) else [v])
+    while stack:
+        obj = stack.pop()
+        if not callable(obj) or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        cells = [_cell(c) for c in getattr(obj, "__closure__", None) or ()]
+        if getattr(obj, "__code__", None) is inner:
+            fn = cells[obj.__code__.co_freevars.index("fn")]
+            if fn is not None and getattr(fn, "__dynamo_disable", None) is None:
+                fn.__dynamo_disable = fn
+        stack.extend(c for c in cells if callable(c))
+        stack.append(getattr(obj, "__wrapped__", None))
+
+
+def _cell(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None

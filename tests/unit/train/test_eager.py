@@ -49,12 +49,18 @@ def test_hooks_still_run():
     assert seen == [1]
 
 
-def test_a_training_process_imports_neither_the_compiler_nor_scikit_learn(tmp_path):
+@pytest.mark.parametrize("data,model", [
+    ("{'name': 'synthetic', 'num_train': 64}", "{'name': 'mlp', 'hidden': [8]}"),
+    # a conv net's shape probes run on the meta device for the memory estimate
+    ("{'name': 'synthetic', 'kind': 'image', 'num_train': 64}",
+     "{'name': 'cnn', 'channels': [4], 'head': [8]}"),
+])
+def test_a_training_process_imports_neither_the_compiler_nor_scikit_learn(tmp_path, data, model):
     """Each costs a training process about as much CPU time as importing torch."""
     code = (
         "import sys, archopt\n"
-        "spec = archopt.load_spec({'name': 's', 'device': 'cpu', 'data': {'name': 'synthetic',"
-        " 'num_train': 64}, 'model': {'name': 'mlp', 'hidden': [8]},"
+        f"spec = archopt.load_spec({{'name': 's', 'device': 'cpu', 'data': {data},"
+        f" 'model': {model},"
         " 'train': {'max_steps': 2, 'metrics': ['accuracy', 'f1_macro', 'top2_accuracy'],"
         " 'scheduler': {'name': 'cosine'}, 'clip_grad_norm': 1.0}})\n"
         f"archopt.fit(spec, out={str(tmp_path / 'run')!r}, quiet=True)\n"
