@@ -47,8 +47,8 @@ def main() -> None:
     pts = [(t.values[0], t.values[1]) for ts in data.values() for t in feasible(ts)]
     box = (min(a for a, _ in pts), max(a for a, _ in pts), min(lat for _, lat in pts),
            max(lat for _, lat in pts))
-    print("| study | complete | rejected before training | pruned (ASHA) | failed | trial wall s (sum) | "
-          "best val acc @8 / @12 / all | front | hypervolume @8 / @12 / all |")
+    print("| study | complete | rejected before training | pruned (ASHA) | failed | "
+          "trial wall s (sum) | best val acc @8 / @12 / all | front | hypervolume @8 / @12 / all |")
     print("|---|---:|---:|---:|---:|---:|---|---:|---|")
     for path, ts in data.items():
         states = [t.state.name for t in ts]
