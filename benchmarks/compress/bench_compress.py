@@ -1,14 +1,15 @@
 """The compression targets of issue #11, measured: each case trains its start model (fewer epochs
 than the gallery: the machine is shared), runs `archopt.compress`, and prints one table row per
-step with the figures from its report.json. Latency: 1 thread, median of interleaved runs.
+step with the figures from its report.json. Latency: 1 thread, CPU time, median of interleaved
+runs.
 
   .venv/bin/python benchmarks/compress/bench_compress.py                 # every case
   .venv/bin/python benchmarks/compress/bench_compress.py cnn mlp torchao  # some of them
 
-Cases: cnn, resnet, digits_resnet (structured pruning to half the MACs, then int8 and QAT on the
-CNN), qat (PTQ vs QAT on the dense CNN only), mlp, gru (dynamic int8), distill (digits ResNet ->
-small MLP, and the MLP alone), sweep (ratios 0.2-0.8, l1 vs random), torchao (torchao eager
-int8 vs ONNX Runtime, MLP).
+Cases: cnn, resnet, digits_resnet (structured pruning to half the MACs, then int8 and QAT on
+the CNN), qat (PTQ vs QAT on the dense CNN only), mlp, gru, lstm (dynamic int8), distill (digits
+ResNet -> small MLP, and the MLP alone), sweep (ratios 0.2-0.8, l1 vs random), torchao (torchao
+eager int8 vs ONNX Runtime, MLP; with torch.compile: bench_torchao.py).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def row(case: str, s: dict[str, Any]) -> str:
         la, lo = a["latency_ms"], ort["latency_ms"]
         extra = (f" int8/ORT-fp32: b1 {la['batch_1'] / lo['batch_1']:.2f}x,"
                  f" bN {la['batch_N'] / lo['batch_N']:.2f}x")
+    if "onnxruntime_latency_batch_1" in r:  # pruning: the same two models in ONNX Runtime
+        extra = (f" in ONNX Runtime: b1 {r['onnxruntime_latency_batch_1']:.2f}x,"
+                 f" bN {r['onnxruntime_latency_batch_N']:.2f}x")
     return (f"| {case} | {s['step']['name']} | {b['macs']:,} -> {a['macs']:,} ({r['macs']:.2f}x) "
             f"| {r['params']:.2f}x | {r['size_bytes']:.2f}x | {r['latency_batch_1']:.2f}x "
             f"| {r['latency_batch_N']:.2f}x | {100 * b['metric_value']:.1f} -> "
@@ -117,25 +121,20 @@ def int8_case(case: str, file: str, epochs: int) -> list[str]:
 
 
 def distill_case() -> list[str]:
-    import archopt
+    """The example's configuration (examples/compress/digits_distill.yaml) through
+    bench_distill.py (which also runs the grid around it), beside the student alone."""
+    import bench_distill as bd
 
     teacher = gallery("digits_resnet.yaml", 30)
-    run = train(teacher, "distill")
-    student = {"name": "mlp", "hidden": [64]}
-    report = compress(teacher, run, "distill", [{"name": "distill", "student": student,
-                                                  "temperature": 4.0, "alpha": 0.7,
-                                                  "epochs": 30}])
-    alone = OUT / "distill" / "student-alone"
-    if not (alone / "metrics.json").is_file():
-        spec = {**teacher, "model": student, "name": "bench-student"}
-        archopt.fit(archopt.load_spec(spec), out=alone, quiet=True)
-    s = report["steps"][0]
-    t_acc, d_acc = s["before"]["metric_value"], s["after"]["metric_value"]
-    a_acc = json.loads((alone / "metrics.json").read_text())["test"]["accuracy"]
+    train(teacher, "distill")  # bench_distill's teacher
+    t_acc = bd.accuracy(bd.TEACHER)
+    student = bd.STUDENTS["mlp[64]"]
+    a_acc = bd.alone(student, 100, "mlp[64]")
+    d_acc = bd.distilled(student, 100, 2.0, 0.5, 1.0, "mlp[64]")
     closed = (d_acc - a_acc) / (t_acc - a_acc) if t_acc > a_acc else float("nan")
-    return [row("distill", s), f"| student alone | - | - | - | - | - | - | {100 * a_acc:.1f} | "
-            f"gap closed by distillation: {100 * closed:.0f}% (teacher {100 * t_acc:.1f}, "
-            f"student alone {100 * a_acc:.1f}, distilled {100 * d_acc:.1f})"]
+    return [f"| distill mlp[64], T 2, alpha 0.5, hint, 100 epochs | teacher {100 * t_acc:.1f} | "
+            f"alone {100 * a_acc:.1f} | distilled {100 * d_acc:.1f} | gap closed "
+            f"{100 * closed:.0f}% |"]
 
 
 def sweep_case() -> list[str]:
@@ -145,8 +144,12 @@ def sweep_case() -> list[str]:
                       sweep=[0.2, 0.4, 0.6, 0.8])
     out = []
     for p in report["sweep"]:
+        ort = [p.get(f"onnxruntime_latency_ratio_batch_{b}") for b in ("1", "N")]
+        ort_s = " | ".join("-" if v is None else f"{v:.2f}x" for v in ort)
         out.append(f"| {p['importance']} | {p['ratio']} | {p['params']:,} | {p['macs']:,} | "
-                   f"{p['latency_ratio_batch_1']:.2f}x | {100 * p['metric_value']:.1f} |")
+                   f"{p['size_ratio']:.2f}x | {p['latency_ratio_batch_1']:.2f}x | "
+                   f"{p['latency_ratio_batch_N']:.2f}x | {ort_s} | "
+                   f"{100 * p['metric_value']:.1f} |")
     return out
 
 
@@ -185,7 +188,8 @@ def torchao_case() -> list[str]:
     with threads(1):
         for b in (1, 256):
             x = torch.randn(b, 40)
-            lat = interleaved_latency({k: (lambda m=m, x=x: m(x)) for k, m in variants.items()}, 30)
+            lat = interleaved_latency({k: (lambda m=m, x=x: m(x)) for k, m in variants.items()},
+                                      30, clock="cpu")
             base = lat["torch fp32"]["median"]
             for k, v in lat.items():
                 rows.append(f"| {k} | {b} | {v['median']:.3f} | {v['median'] / base:.2f}x |")
@@ -199,6 +203,7 @@ CASES = {
     "qat": qat_case,
     "mlp": lambda: int8_case("mlp", "mnist1d_mlp.yaml", 30),
     "gru": lambda: int8_case("gru", "mnist1d_gru.yaml", 15),
+    "lstm": lambda: int8_case("lstm", "mnist1d_lstm.yaml", 15),
     "distill": distill_case,
     "sweep": sweep_case,
     "torchao": torchao_case,

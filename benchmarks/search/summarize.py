@@ -1,5 +1,5 @@
 """Summarize finished ``archopt search`` studies side by side (for benchmarks/RESULTS.md): trials
-by state, wall time, the most accurate model within the budgets after 8 / 16 / all trials, the
+by state, wall time, the most accurate model within the budgets after 8 / 12 / all trials, the
 front's size, and the hypervolume of (val_accuracy up, latency_ms down) over every study's
 trials in one common box, so two searches of one space compare at equal numbers of trials.
 
@@ -47,8 +47,8 @@ def main() -> None:
     pts = [(t.values[0], t.values[1]) for ts in data.values() for t in feasible(ts)]
     box = (min(a for a, _ in pts), max(a for a, _ in pts), min(lat for _, lat in pts),
            max(lat for _, lat in pts))
-    print("| study | complete | rejected before training | pruned (ASHA) | failed | wall s | "
-          "best val acc @8 / @16 / all | front | hypervolume @8 / @16 / all |")
+    print("| study | complete | rejected before training | pruned (ASHA) | failed | "
+          "trial wall s (sum) | best val acc @8 / @12 / all | front | hypervolume @8 / @12 / all |")
     print("|---|---:|---:|---:|---:|---:|---|---:|---|")
     for path, ts in data.items():
         states = [t.state.name for t in ts]
@@ -58,7 +58,7 @@ def main() -> None:
         failed = sum(1 for t in ts if t.state.name == "FAIL" and t.number not in retried)
         wall = sum(t.user_attrs.get("wall_s") or 0 for t in ts)
         best, hv = [], []
-        for k in (8, 16, len(ts)):
+        for k in (8, 12, len(ts)):
             ok = feasible(ts[:k])
             best.append(f"{max(t.values[0] for t in ok):.3f}" if ok else "-")
             hv.append(f"{hypervolume([(t.values[0], t.values[1]) for t in ok], box):.3f}"

@@ -67,6 +67,11 @@ def test_prune_then_quantize(cli, trained, tmp_path):
     c = pruned["compress"]
     assert c["after"]["params"] < 0.5 * c["before"]["params"]  # channels really removed
     assert c["after"]["macs"] < c["before"]["macs"]
+    ort = c["others"]["onnxruntime_fp32_after"]  # the same models, exported, in ONNX Runtime
+    assert ort["params"] == c["after"]["params"]
+    assert c["ratios"]["onnxruntime_latency_batch_1"] > 0
+    assert c["clock"] == "cpu"  # one thread: timed on the thread's CPU time
+    assert "in ONNX Runtime, batch 1" in out
     state = torch.load(tmp_path / "c" / "01-prune" / "checkpoints" / "best.pt",
                        weights_only=True)
     assert state["structure"]["kind"] == "pruned"
@@ -82,7 +87,8 @@ def test_prune_then_quantize(cli, trained, tmp_path):
 def test_unstructured_distill_qat(cli, trained, tmp_path):
     spec = spec_file(tmp_path, [
         {"name": "prune", "method": "unstructured", "ratio": 0.5},
-        {"name": "distill", "student": {"name": "mlp", "hidden": [16]}, "epochs": 1},
+        {"name": "distill", "student": {"name": "mlp", "hidden": [16]}, "epochs": 1,
+         "hint": {"weight": 0.5}},
         {"name": "qat", "method": "dynamic", "finetune": {"epochs": 1}}])
     code, out, err = cli("compress", spec, "--from", trained, "--out", tmp_path / "c", "-q")
     assert code == 0, err
@@ -94,13 +100,23 @@ def test_unstructured_distill_qat(cli, trained, tmp_path):
     saved = yaml.safe_load((tmp_path / "c" / "02-distill" / "spec.yaml").read_text())
     assert saved["model"]["name"] == "mlp"
     assert student["compress"]["after"]["params"] != student["compress"]["before"]["params"]
+    last = torch.load(tmp_path / "c" / "02-distill" / "checkpoints" / "last.pt",
+                      weights_only=True)
+    assert any(k.startswith("distill_hint.") for k in last["model"])  # trained with the student
+    best = torch.load(tmp_path / "c" / "02-distill" / "checkpoints" / "best.pt",
+                      weights_only=True)
+    assert not any(k.startswith("distill_hint.") for k in best["model"])  # ... not shipped
     check_run(cli, tmp_path / "c" / "03-qat")
 
 
-def test_killed_finetune_resumes_to_same_result(cli, trained, tmp_path, monkeypatch):
+@pytest.mark.parametrize("steps", [
+    [{"name": "prune", "ratio": 0.3, "finetune": {"epochs": 2}}],
+    [{"name": "distill", "student": {"name": "mlp", "hidden": [16]}, "epochs": 2,
+      "hint": {"weight": 0.5}}],
+], ids=["prune", "distill-hint"])
+def test_killed_finetune_resumes_to_same_result(cli, trained, tmp_path, monkeypatch, steps):
     from archopt.train import loop
 
-    steps = [{"name": "prune", "ratio": 0.3, "finetune": {"epochs": 2}}]
     code, _, err = cli("compress", spec_file(tmp_path, steps), "--from", trained,
                        "--out", tmp_path / "whole", "-q")
     assert code == 0, err
@@ -118,9 +134,10 @@ def test_killed_finetune_resumes_to_same_result(cli, trained, tmp_path, monkeypa
     monkeypatch.setattr(loop, "check_finite", real)
     code, _, err = cli("compress", tmp_path / "compress.yaml", "--resume", tmp_path / "cut", "-q")
     assert code == 0, err
-    a = torch.load(tmp_path / "whole" / "01-prune" / "checkpoints" / "best.pt", weights_only=True)
-    b = torch.load(tmp_path / "cut" / "01-prune" / "checkpoints" / "best.pt", weights_only=True)
-    assert a["structure"] == b["structure"]
+    step = f"01-{steps[0]['name']}"
+    a = torch.load(tmp_path / "whole" / step / "checkpoints" / "best.pt", weights_only=True)
+    b = torch.load(tmp_path / "cut" / step / "checkpoints" / "best.pt", weights_only=True)
+    assert a.get("structure") == b.get("structure")
     for k in a["model"]:
         assert torch.equal(a["model"][k], b["model"][k]), k
 
@@ -143,6 +160,8 @@ def bad(cli, args: list, *needles: str) -> str:
     ([{"name": "prune", "ratio": 0.3, "ignore": ["features.9"]}], ("ignore", "features.9")),
     ([{"name": "distill", "student": {"name": "sequential", "layers": [
         {"flatten": {}}, {"linear": {"out_features": 3}}]}}], ("student",)),
+    ([{"name": "distill", "student": {"name": "mlp", "hidden": [8]},
+       "hint": {"teacher": "featurs"}}], ("hint.teacher", "did you mean 'features'")),
 ])
 def test_bad_steps(cli, trained, tmp_path, steps, needles):
     bad(cli, [spec_file(tmp_path, steps), "--from", trained, "--out", tmp_path / "c"], *needles)

@@ -7,7 +7,9 @@ mixed with the usual loss on the labels::
 
 For regression the soft term is the mean squared error to the teacher's prediction (in
 standardized units, like the task loss). The teacher's outputs are computed on the fly, once
-per batch, on the same (augmented) inputs the student sees; nothing is stored. The student is
+per batch, on the same (augmented) inputs the student sees; nothing is stored. With ``hint``, the
+student also matches an inner layer of the teacher through a trainable projection (FitNets,
+``archopt.compress.hint``). The student is
 trained by archopt's trainer with the spec's data, optimizer, schedule and callbacks, so a killed
 distillation resumes from its ``last.pt``. The step's run directory is a plain run of the
 student's spec.
@@ -30,10 +32,11 @@ class DistillationLoss(nn.Module):
     student's inputs (a forward pre-hook), so the trainer's loop stays as it is."""
 
     def __init__(self, teacher: nn.Module, task_loss: nn.Module, task: str,
-                 temperature: float, alpha: float) -> None:
+                 temperature: float, alpha: float, hint: Any = None) -> None:
         super().__init__()
         self.teacher, self.task_loss, self.task = teacher.eval(), task_loss, task
         self.temperature, self.alpha = temperature, alpha
+        self.hint = hint  # a HintLoss or None
         self.inputs: torch.Tensor | None = None
         self.scale: torch.Tensor | None = None
 
@@ -56,7 +59,8 @@ class DistillationLoss(nn.Module):
         else:  # the regression task passes standardized values
             scale = self.scale.to(out.device) if self.scale is not None else 1.0
             soft = F.mse_loss(out, teacher / scale)
-        return self.alpha * soft + (1.0 - self.alpha) * hard
+        loss = self.alpha * soft + (1.0 - self.alpha) * hard
+        return loss + self.hint() if self.hint is not None else loss
 
 
 def student_spec(spec: Any, step: Any) -> Any:
@@ -90,6 +94,10 @@ def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None
     if so != to:
         raise UserError(f"{where}.student", f"outputs {so[1:]} per example but the teacher "
                         f"outputs {to[1:]}", "the student must predict what the teacher does")
+    if step.hint is not None:
+        from archopt.compress.hint import shapes
+
+        shapes(model, student, step.hint, x, where)
 
 
 def run(step: Any, ctx: Any, step_dir: Path, where: str) -> None:
@@ -102,13 +110,20 @@ def run(step: Any, ctx: Any, step_dir: Path, where: str) -> None:
     from archopt.train import setup
 
     parts = setup.build_parts(spec, student, ctx.shape)
+    hint = None
+    if step.hint is not None:  # before the optimizer is built: it trains the projection
+        from archopt.compress.hint import HintLoss
+
+        hint = HintLoss(ctx.model, student, step.hint, ctx.example(2), where, spec.seed)
     loss = DistillationLoss(ctx.model, parts.loss_fn, parts.task.name, step.temperature,
-                            step.alpha)
+                            step.alpha, hint)
     hook = loss.watch(student)
     try:
         student = finetune(spec, student, step_dir, ctx.quiet, loss_fn=loss)
     finally:
         hook.remove()
+        if hint is not None:
+            hint.detach(student)
     student = student.cpu().eval()
     save_model(step_dir, student, None)
     write_step(step, ctx, step_dir, spec, student)

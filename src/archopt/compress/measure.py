@@ -31,9 +31,23 @@ def threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
+def clock(name: str, threads: int | None) -> str:
+    """The clock a measurement uses: ``cpu`` (the calling thread's CPU time: on a shared machine
+    it leaves out the time the process waits for a core) when the work runs in one thread,
+    else ``wall``; ``auto`` picks it from ``threads``."""
+    if name != "auto":
+        return name
+    return "cpu" if threads == 1 else "wall"
+
+
 def interleaved_latency(fns: dict[str, Callable[[], Any]], repeats: int = 30,
-                        warmup: int = 5) -> dict[str, dict[str, float]]:
-    """Median and quartiles (ms) of each function, timed in turn ``repeats`` times."""
+                        warmup: int = 5, clock: str = "wall") -> dict[str, dict[str, float]]:
+    """Median and quartiles (ms) of each function, timed in turn ``repeats`` times.
+
+    ``clock``: ``wall`` (elapsed time) or ``cpu`` (CPU time of the calling thread, right only
+    when the work runs in that thread: one intra-op thread).
+    """
+    timer = time.thread_time if clock == "cpu" else time.perf_counter
     times: dict[str, list[float]] = {k: [] for k in fns}
     with torch.inference_mode():
         for _ in range(warmup):
@@ -41,9 +55,9 @@ def interleaved_latency(fns: dict[str, Callable[[], Any]], repeats: int = 30,
                 fn()
         for _ in range(repeats):
             for k, fn in fns.items():
-                t0 = time.perf_counter()
+                t0 = timer()
                 fn()
-                times[k].append((time.perf_counter() - t0) * 1000.0)
+                times[k].append((timer() - t0) * 1000.0)
     out = {}
     for k, ts in times.items():
         q = statistics.quantiles(ts, n=4) if len(ts) > 1 else [ts[0]] * 3
@@ -90,3 +104,4 @@ def ratios(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float | N
     if after.get("metric_value") is not None and before.get("metric_value") is not None:
         out["metric_change"] = round(after["metric_value"] - before["metric_value"], 6)
     return out
+

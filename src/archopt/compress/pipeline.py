@@ -77,7 +77,7 @@ def check_all(spec: Spec, start: Path) -> None:
 
 def sweep(ctx: Any, ratios: list[float], root: Path) -> list[dict[str, Any]]:
     """Structured pruning of the start model at each ratio (no fine-tuning), measured."""
-    from archopt.compress.prune import sweep_points
+    from archopt.compress.sweep import sweep_points
 
     return sweep_points(ctx, ratios, root)
 

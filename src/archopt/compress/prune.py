@@ -27,9 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from archopt.compress.masks import PRUNABLE
 from archopt.errors import UserError, suggest
-
-PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
 
 def _tp() -> Any:
@@ -90,20 +89,38 @@ def ignored_layers(model: nn.Module, ignore: Iterable[str], num_outputs: int,
                             suggest(name, modules) or "see `archopt profile` for layer names")
         out.append(modules[name])
     if any(isinstance(m, SelfAttention) for m in model.modules()):
-        # only the feed-forward hidden units: everything else is tied to the attention width
-        hidden = {id(m.net[0]) for m in model.modules() if isinstance(m, FeedForward)}
-        out += [m for m in model.modules() if isinstance(m, PRUNABLE) and id(m) not in hidden]
+        # the feed-forward hidden units and the attention heads (qkv's outputs, proj's inputs):
+        # everything else is tied to the residual width
+        free = {id(m.net[0]) for m in model.modules() if isinstance(m, FeedForward)}
+        free |= {id(m.qkv) for m in model.modules() if isinstance(m, SelfAttention)}
+        out += [m for m in model.modules() if isinstance(m, PRUNABLE) and id(m) not in free]
     return out
+
+
+def attention_heads(model: nn.Module) -> dict[nn.Module, int]:
+    """Each self-attention's qkv layer and its number of heads (Torch-Pruning's num_heads)."""
+    from archopt.models.blocks.attention import SelfAttention
+
+    return {m.qkv: m.heads for m in model.modules() if isinstance(m, SelfAttention)}
 
 
 def prune_once(model: nn.Module, example: torch.Tensor, ratio: float, cfg: Any, ignored: list,
                grad_fn: Callable[[nn.Module], None] | None = None) -> None:
-    """One one-shot structured pruning of ``ratio`` of the channels, in place."""
+    """One one-shot structured pruning of ``ratio`` of the channels, in place.
+
+    Attention heads are removed whole (``ratio`` of each block's heads, rounded down, at least
+    one kept), never single head dimensions; the blocks' ``heads`` follow.
+    """
+    from archopt.models.blocks.attention import SelfAttention
+
     tp = _tp()
     imp = importance(cfg.importance)
+    heads = attention_heads(model)
     pruner = tp.pruner.BasePruner(model, example, importance=imp, pruning_ratio=ratio,
                                   ignored_layers=ignored, global_pruning=cfg.global_pruning,
-                                  round_to=cfg.round_to, iterative_steps=1)
+                                  round_to=cfg.round_to, iterative_steps=1, num_heads=heads,
+                                  prune_num_heads=bool(heads), prune_head_dims=False,
+                                  head_pruning_ratio=ratio if heads else 0.0)
     if cfg.importance == "taylor":
         if grad_fn is None:
             raise ValueError("taylor importance needs gradients")
@@ -111,6 +128,9 @@ def prune_once(model: nn.Module, example: torch.Tensor, ratio: float, cfg: Any, 
         grad_fn(model)
     with torch.no_grad():
         pruner.step()
+    for m in model.modules():
+        if isinstance(m, SelfAttention):
+            m.heads = pruner.num_heads[m.qkv]
     model.zero_grad(set_to_none=True)
 
 
@@ -130,8 +150,14 @@ def cost(model: nn.Module, example: torch.Tensor, kind: str,
         from archopt.report.profile import count_flops
 
         model.eval()
-        return count_flops(model, example)[0] / 2.0
+        return count_flops(model, example[:1])[0] / 2.0  # per example, like the report
     return measure_latency(model)
+
+
+def target_of(target: Any) -> tuple[str, float]:
+    """(kind, goal) of a PruneTarget: its one set field among macs, params, latency_ms."""
+    return next((k, float(getattr(target, k))) for k in ("macs", "params", "latency_ms")
+                if getattr(target, k) is not None)
 
 
 def prune_to_target(model: nn.Module, example: torch.Tensor, cfg: Any, ignored: list,
@@ -142,7 +168,7 @@ def prune_to_target(model: nn.Module, example: torch.Tensor, cfg: Any, ignored: 
 
     Returns the path: one ``{round, cost}`` per round (for the report).
     """
-    kind, goal = next((k, v) for k, v in cfg.target.model_dump().items() if v is not None)
+    kind, goal = target_of(cfg.target)
     now = cost(model, example, kind, measure_latency)
     if goal >= now:
         raise UserError(f"{where}.target.{kind}", f"{goal:g} is not below the model's current "
@@ -161,31 +187,6 @@ def prune_to_target(model: nn.Module, example: torch.Tensor, cfg: Any, ignored: 
                     f"{goal:g}", "give a larger target, or fewer layers in ignore")
 
 
-@torch.no_grad()
-def magnitude_masks(model: nn.Module, sparsity: float, ignored: list) -> int:
-    """Zero the ``sparsity`` share of smallest-magnitude weights of each Linear/Conv (in place);
-    returns the number of weights zeroed. Shapes are unchanged."""
-    skip = {id(m) for m in ignored}
-    zeroed = 0
-    for mod in model.modules():
-        if isinstance(mod, PRUNABLE) and id(mod) not in skip:
-            w = mod.weight
-            k = int(round(sparsity * w.numel()))
-            if k == 0:
-                continue
-            threshold = w.abs().flatten().kthvalue(k).values
-            mask = w.abs() > threshold
-            w.mul_(mask)
-            zeroed += int((~mask).sum())
-    return zeroed
-
-
-def zeros_mask(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Where the pruned weights are zero (kept at zero during fine-tuning)."""
-    return {n: (p == 0) for n, p in model.named_parameters()
-            if p.ndim >= 2 and bool((p == 0).any())}
-
-
 # -- the step --------------------------------------------------------------------------------
 
 def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None:
@@ -198,7 +199,7 @@ def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None
         check_prunable(model, where)
     ignored_layers(model, step.ignore, data.shape.num_outputs, where)
     if step.target is not None and step.target.latency_ms is None:
-        kind, goal = next((k, v) for k, v in step.target.model_dump().items() if v is not None)
+        kind, goal = target_of(step.target)
         from archopt.report.profile import example_input
 
         now = cost(model, example_input(model, data.shape, 1), kind, lambda m: 0.0)
@@ -209,6 +210,7 @@ def check(step: Any, spec: Any, data: Any, model: nn.Module, where: str) -> None
 
 def run(step: Any, ctx: Any, step_dir: Any, where: str) -> None:
     """Prune ``ctx.model`` (rounds of prune + fine-tune), write the step's run directory."""
+    from archopt.compress import masks
     from archopt.compress.finetune import finetune, finetune_spec
     from archopt.compress.record import save_model, write_step
     from archopt.models import build_model, structure
@@ -238,17 +240,18 @@ def run(step: Any, ctx: Any, step_dir: Any, where: str) -> None:
             ignored = ignored_layers(model, step.ignore, shape.num_outputs, where)
             grads = _grad_fn(ctx) if step.importance == "taylor" else None
             if step.method == "unstructured":
-                magnitude_masks(model, step.ratio, ignored)
+                masks.magnitude_masks(model, step.ratio, ignored)
             elif step.target is not None:
                 path = prune_to_target(model, example, step, ignored,
-                                       _latency_fn(ctx, example), grads, where)
+                                       _latency_fn(ctx, example, step.target.runtime), grads,
+                                       where)
             else:
                 prune_once(model, example, ratios[k - 1], step, ignored, grads)
             _check_forward(model, shape, where)
             save_checkpoint(start, {"model": model.state_dict(),
                                     "structure": _structure(model, fresh, base)})
         if step.finetune.epochs:
-            hooks = _keep_zeros(model) if step.method == "unstructured" else []
+            hooks = masks.keep_zeros(model) if step.method == "unstructured" else []
             model = finetune(ft, model, round_dir, ctx.quiet)
             for h in hooks:
                 h.remove()
@@ -260,7 +263,26 @@ def run(step: Any, ctx: Any, step_dir: Any, where: str) -> None:
                      "kernels do not skip zeros, so expect a latency ratio of about 1.0")
     save_model(step_dir, model, _structure(model, fresh, base))
     details = {"target_path": path} if path else {}
-    write_step(step, ctx, step_dir, ft, model, notes=notes, details=details)
+    write_step(step, ctx, step_dir, ft, model, notes=notes + [RUNTIME_NOTE], details=details,
+               extra_latency=_in_onnxruntime(ctx, model))
+
+
+RUNTIME_NOTE = ("latency is measured in PyTorch (eager) and, exported, in ONNX Runtime "
+                "('others.onnxruntime_fp32_*'); at batch 1 a small model's eager time is mostly "
+                "per-operator overhead that pruning does not remove, so its eager ratio lags "
+                "the MACs ratio (see benchmarks/RESULTS.md)")
+
+
+def _in_onnxruntime(ctx: Any, model: nn.Module) -> dict[str, nn.Module]:
+    """The model before and after, exported and run by ONNX Runtime (empty if it cannot)."""
+    from archopt.compress.onnxrt import onnxruntime_fp32
+
+    ex = ctx.example(1)
+    before = onnxruntime_fp32(ctx.model, ex, ctx.compress.threads)
+    after = onnxruntime_fp32(model, ex, ctx.compress.threads)
+    if before is None or after is None:
+        return {}
+    return {"onnxruntime_fp32_before": before, "onnxruntime_fp32_after": after}
 
 
 def _structure(model: nn.Module, fresh: nn.Module, base: Any) -> dict[str, Any]:
@@ -277,13 +299,6 @@ def _check_forward(model: nn.Module, shape: Any, where: str) -> None:
     except UserError as err:
         raise UserError(where, f"the pruned model no longer runs ({err.what})",
                         "add the failing layer to ignore, or report the model") from None
-
-
-def _keep_zeros(model: nn.Module) -> list:
-    """Gradient hooks that keep pruned (zero) weights at zero while fine-tuning."""
-    masks = zeros_mask(model)
-    params = dict(model.named_parameters())
-    return [params[n].register_hook(lambda g, keep=~m: g * keep) for n, m in masks.items()]
 
 
 def _grad_fn(ctx: Any, batches: int = 4) -> Callable[[nn.Module], None]:
@@ -305,44 +320,20 @@ def _grad_fn(ctx: Any, batches: int = 4) -> Callable[[nn.Module], None]:
     return fn
 
 
-def _latency_fn(ctx: Any, example: torch.Tensor) -> Callable[[nn.Module], float]:
-    from archopt.compress.measure import interleaved_latency, threads
+def _latency_fn(ctx: Any, example: torch.Tensor, runtime: str = "torch"
+                ) -> Callable[[nn.Module], float]:
+    """The batch-1 latency (median ms) of a model in PyTorch or, exported, in ONNX Runtime."""
+    from archopt.compress.measure import clock, interleaved_latency, threads
+    from archopt.compress.onnxrt import onnxruntime_fp32
 
     x = example[:1]
 
     def fn(model: nn.Module) -> float:
         model.eval()
-        with threads(ctx.compress.threads):
-            return interleaved_latency({"m": lambda: model(x)}, ctx.compress.repeats)["m"][
-                "median"]
+        run = onnxruntime_fp32(model, x, ctx.compress.threads) if runtime == "onnxruntime" \
+            else model
+        c = ctx.compress
+        with threads(c.threads):
+            return interleaved_latency({"m": lambda: run(x)}, c.repeats,
+                                       clock=clock(c.clock, c.threads))["m"]["median"]
     return fn
-
-
-def sweep_points(ctx: Any, ratios: list[float], root: Any) -> list[dict[str, Any]]:
-    """The start model pruned at each ratio, by its importance and by random importance (the
-    baseline), without fine-tuning: parameters, MACs, latency and test metric."""
-    from archopt.compress.finetune import evaluate_model
-    from archopt.compress.measure import counts, headline, interleaved_latency, threads
-
-    ex1, ex2 = ctx.example(1), ctx.example(2)
-    c = ctx.compress
-    points = []
-    ignored_names = []
-    for imp in ("l1", "random"):
-        for r in ratios:
-            model = copy.deepcopy(ctx.model)
-            torch.manual_seed(ctx.spec.seed)
-            cfg = type("Cfg", (), {"importance": imp, "global_pruning": False,
-                                   "round_to": None})()
-            prune_once(model, ex2, r, cfg, ignored_layers(model, ignored_names,
-                                                          ctx.shape.num_outputs, "sweep"))
-            model.eval()
-            with threads(c.threads):
-                lat = interleaved_latency({"before": lambda: ctx.model(ex1),
-                                           "after": lambda m=model: m(ex1)}, c.repeats)
-            name, value = headline(evaluate_model(ctx.spec, model, ctx.data))
-            points.append({"importance": imp, "ratio": r, **counts(model, ex1),
-                           "latency_ratio_batch_1": round(lat["after"]["median"]
-                                                          / lat["before"]["median"], 4),
-                           "metric": name, "metric_value": value})
-    return points

@@ -1,15 +1,20 @@
 """``quantize``: int8 post-training quantization with ONNX Runtime, measured against fp32.
 
-Why ONNX Runtime and not torchao: measured on our 2-core x86 CPU (benchmarks/compress/), torchao
-0.18's eager int8 (``quantize_`` with ``Int8DynamicActivationInt8WeightConfig``) ran a 3-layer
-MLP about 20-100x *slower* than fp32 and weight-only int8 no faster (pytorch/ao#3157: its speed
-comes from Inductor, which needs a compile of every model), and torchao-quantized models have no
-ONNX export (ao#3392). ONNX Runtime's int8 kernels are fast on CPU without a compile step, and
-its int8 model is the artifact export and serving ship. ``torch.ao.quantization`` is deprecated
-and is not used.
+Why ONNX Runtime and not torchao: measured on our 2-core x86 CPU (AVX2, no VNNI;
+benchmarks/compress/bench_compress.py torchao and bench_torchao.py), torchao 0.18's eager int8
+(``quantize_`` with ``Int8DynamicActivationInt8WeightConfig``) ran a 3-layer MLP 30-80x *slower*
+than fp32 and weight-only int8 1.6x slower (pytorch/ao#3157). With ``torch.compile`` (Inductor,
+20-60 s of compile per model and batch size) torchao's ``quantize_`` (dynamic and weight-only)
+and the pt2e flow (``torch.export`` -> ``X86InductorQuantizer`` static or dynamic ->
+``prepare_pt2e``/``convert_pt2e`` -> ``torch.compile``) were at best 0.6-0.75x of eager fp32 on
+the CNN and 1.1-2x (slower) on the MLP, while ONNX Runtime int8 was 0.13-0.3x on both: no case
+where torchao was faster. torchao-quantized models also have no ONNX export (ao#3392), and
+ONNX Runtime's int8 model is the artifact export and serving ship. ``torch.ao.quantization``
+is deprecated and is not used.
 
 - ``dynamic``: int8 weights, activations quantized on the fly (``quantize_dynamic``): Linear,
-  MatMul, LSTM/GRU, and convolutions.
+  MatMul, LSTM (``DynamicQuantizeLSTM``), and convolutions. ONNX Runtime has no int8 GRU: in a
+  GRU model only the linear layers around the GRU become int8 (the report shows what that gains).
 - ``static``: int8 weights per channel and int8 activations whose ranges come from
   ``calibration_batches`` training batches (``quantize_static``, QDQ format): convolutional
   networks.
@@ -32,7 +37,6 @@ like any model. The run directory also holds ``model.int8.onnx`` (and the float
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from archopt.compress.onnxrt import export_float
 from archopt.errors import UserError
 from archopt.models.onnx_model import OnnxModel, onnxruntime
 
@@ -52,21 +57,6 @@ def check_device(device: str, where: str) -> None:
                         "(ONNX Runtime's int8 kernels run on the CPU)",
                         "set device: cpu (or auto) for the compress spec")
     onnxruntime()
-
-
-def export_float(model: nn.Module, example: torch.Tensor) -> bytes:
-    """The float model as ONNX bytes, batch axis dynamic."""
-    import warnings
-
-    model = model.cpu().eval()
-    buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example[:1].cpu(),), buf, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {0: "batch"},
-                                                                 "output": {0: "batch"}},
-                          opset_version=17, dynamo=False)
-    return buf.getvalue()
 
 
 class _Batches:

@@ -55,11 +55,12 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
     c = ctx.compress
     ex1, exn = ctx.example(1), ctx.example(c.batch_size)
     models = {"before": ctx.model, "after": model, **(extra_latency or {})}
+    clock = measure.clock(c.clock, c.threads)
     with measure.threads(c.threads):
         lat1 = measure.interleaved_latency({k: _call(m, ex1) for k, m in models.items()},
-                                           c.repeats)
+                                           c.repeats, clock=clock)
         latn = measure.interleaved_latency({k: _call(m, exn) for k, m in models.items()},
-                                           c.repeats)
+                                           c.repeats, clock=clock)
     rows = {}
     for k, m in models.items():
         rows[k] = {**model_counts(m, ex1),
@@ -76,9 +77,16 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
         rows[k]["metric"], rows[k]["metric_value"] = name, value
     block = {"step": step.model_dump(mode="json", by_alias=True), "from": str(ctx.src),
              "before": rows.pop("before"), "after": rows.pop("after"), "others": rows,
-             "threads": c.threads, "batch_N": c.batch_size, "repeats": c.repeats,
+             "threads": c.threads, "clock": clock, "batch_N": c.batch_size,
+             "repeats": c.repeats,
              "notes": notes or [], **(details or {})}
     block["ratios"] = measure.ratios(block["before"], block["after"])
+    o = block["others"]
+    if "onnxruntime_fp32_before" in o and "onnxruntime_fp32_after" in o:  # pruning, in ORT
+        for b in ("batch_1", "batch_N"):
+            block["ratios"][f"onnxruntime_latency_{b}"] = round(
+                o["onnxruntime_fp32_after"]["latency_ms"][b]
+                / o["onnxruntime_fp32_before"]["latency_ms"][b], 4)
     history = step_dir / "history.jsonl"
     epochs = len(history.read_text().splitlines()) if history.is_file() else 0
     result = {"format": 2, "headline": {"checkpoint": "best", "chosen_by": "the step's output "
@@ -97,6 +105,6 @@ def _call(model: nn.Module, x: torch.Tensor) -> Any:
 def model_counts(model: nn.Module, example: torch.Tensor) -> dict[str, int]:
     """Parameters and MACs: counted for torch models, carried over for int8 ONNX models."""
     structure = getattr(model, "structure", None)
-    if getattr(model, "onnx_int8", False) and structure:
+    if structure and structure.get("kind") in ("onnx_int8", "onnx_fp32"):
         return {k: structure[k] for k in ("params", "nonzero_params", "macs")}
     return measure.counts(model, example)

@@ -32,6 +32,10 @@ def step_rows(block: dict[str, Any]) -> list[list[str]]:
          num(a["latency_ms"]["batch_1"], "{:.4f}"), _x(r["latency_batch_1"])],
         [f"latency batch {block['batch_N']} (ms)", num(b["latency_ms"]["batch_N"], "{:.3f}"),
          num(a["latency_ms"]["batch_N"], "{:.3f}"), _x(r["latency_batch_N"])],
+        *([["  in ONNX Runtime, batch 1", "", "", _x(r["onnxruntime_latency_batch_1"])],
+           [f"  in ONNX Runtime, batch {block['batch_N']}", "", "",
+            _x(r["onnxruntime_latency_batch_N"])]] if "onnxruntime_latency_batch_1" in r
+          else []),
         [f"test {metric}", num(b["metric_value"], "{:.4f}"), num(a["metric_value"], "{:.4f}"),
          "-" if change is None else f"{change:+.4f}"],
     ]
@@ -47,8 +51,9 @@ def step_table(block: dict[str, Any]) -> str:
     for k, row in block.get("others", {}).items():
         lines.append(f"  {k}: latency batch 1 {row['latency_ms']['batch_1']:.4f} ms, batch "
                      f"{block['batch_N']} {row['latency_ms']['batch_N']:.3f} ms")
-    lines.append(f"  measured: {block['threads']} thread(s), median of {block['repeats']} "
-                 "interleaved runs")
+    clock = {"cpu": "thread CPU time", "wall": "wall time"}.get(block.get("clock", "wall"))
+    lines.append(f"  measured: {block['threads']} thread(s), {clock}, median of "
+                 f"{block['repeats']} interleaved runs")
     lines += [f"  note: {n}" for n in block.get("notes", [])]
     return "\n".join(lines) + "\n"
 

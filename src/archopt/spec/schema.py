@@ -134,11 +134,14 @@ class PruneTarget(Strict):
     macs: float | None = Field(None, gt=0)            # multiply-adds per example
     params: float | None = Field(None, gt=0)          # parameters
     latency_ms: float | None = Field(None, gt=0)      # measured latency at batch 1
+    runtime: Literal["torch", "onnxruntime"] = "torch"  # where latency_ms is measured
 
     @model_validator(mode="after")
     def _one(self) -> PruneTarget:
         if sum(v is not None for v in (self.macs, self.params, self.latency_ms)) != 1:
             raise ValueError("give exactly one of macs, params, latency_ms")
+        if self.runtime != "torch" and self.latency_ms is None:
+            raise ValueError("runtime applies to a latency_ms target only")
         return self
 
 
@@ -183,6 +186,15 @@ class QATStep(Strict):
     finetune: FinetuneSpec = FinetuneSpec(epochs=3)
 
 
+class HintSpec(Strict):
+    """Feature (hint) distillation (FitNets): a trainable projection maps the output of a student
+    layer onto a teacher layer's; their mean squared error is added to the loss."""
+
+    teacher: str = "features"                         # teacher module (default: before the head)
+    student: str = "features"                         # student module
+    weight: float = Field(1.0, gt=0.0)                # weight of the hint term in the loss
+
+
 class DistillStep(Strict):
     """Knowledge distillation of the current model (the teacher) into a student model."""
 
@@ -192,6 +204,7 @@ class DistillStep(Strict):
     alpha: float = Field(0.9, ge=0.0, le=1.0)         # weight of the teacher's soft targets
     epochs: int | None = Field(None, gt=0)            # None: train.epochs
     lr: float | None = Field(None, gt=0.0)            # None: train.optimizer.lr
+    hint: HintSpec | None = None                      # also match an inner layer (FitNets)
 
 
 Step = Annotated[PruneStep | QuantizeStep | QATStep | DistillStep, Field(discriminator="name")]
@@ -207,6 +220,8 @@ class CompressSpec(Strict):
     from_: str | None = Field(None, alias="from")     # a finished run; None: train the spec first
     steps: list[Step]                                 # applied in order, one run dir each
     threads: int | None = Field(1, gt=0)              # threads for the latency measurements
+    clock: Literal["auto", "cpu", "wall"] = "auto"    # auto: the thread's CPU time with one
+                                                      # thread (robust on a busy machine), else wall
     batch_size: int = Field(256, gt=0)                # the throughput batch that is measured
     repeats: int = Field(30, gt=0)                    # timed runs per measurement (median)
     sweep: list[float] = []                           # pruning ratios for the accuracy/latency

@@ -10,7 +10,7 @@ import torch
 
 pytest.importorskip("torch_pruning")
 
-from archopt.compress import prune  # noqa: E402
+from archopt.compress import masks, prune  # noqa: E402
 from archopt.data.dataset import DataShape  # noqa: E402
 from archopt.models import build_model, structure  # noqa: E402
 from archopt.spec import load_spec  # noqa: E402
@@ -71,7 +71,7 @@ def test_iterative_schedule_reaches_the_ratio():
 def test_unstructured_masks_zero_the_smallest_weights():
     model = build_model({"name": "mlp", "hidden": [32]}, SEQ, seed=0)
     w = model.features[1].linear.weight if hasattr(model.features[1], "linear") else None
-    zeroed = prune.magnitude_masks(model, 0.5, [])
+    zeroed = masks.magnitude_masks(model, 0.5, [])
     total = sum(m.weight.numel() for m in model.modules() if isinstance(m, prune.PRUNABLE))
     assert zeroed == pytest.approx(total / 2, rel=0.02)
     assert w is None or bool((w == 0).any())
@@ -84,3 +84,20 @@ def test_api_compress_stays_callable_after_the_package_is_imported():
 
     with pytest.raises(UserError, match="compress section"):
         archopt.compress({"name": "x", "data": {"name": "digits"}, "model": {"name": "mlp"}})
+
+
+def test_transformer_loses_whole_heads_with_their_q_k_v_rows():
+    from archopt.models.blocks.attention import SelfAttention
+
+    model = build_model({"name": "transformer", "width": 16, "heads": 4, "depth": 1,
+                         "sequence_patch": 4}, SEQ, seed=0)
+    attn = next(m for m in model.modules() if isinstance(m, SelfAttention))
+    w0 = attn.qkv.weight.detach().clone().view(3, 4, 4, 16)  # (q/k/v, head, head size, C)
+    x = torch.randn(4, *SEQ.input_shape)
+    prune.prune_once(model, x, 0.5, Cfg, prune.ignored_layers(model, [], 10, "t"))
+    assert attn.heads == 2 and attn.proj.in_features == 8 and attn.proj.out_features == 16
+    w = attn.qkv.weight.detach().view(3, 2, 4, 16)
+    kept = [h for h in range(4) if torch.equal(w[0, 0], w0[0, h]) or torch.equal(w[0, 1], w0[0, h])]
+    assert len(kept) == 2  # two original heads survive whole ...
+    assert torch.equal(w, w0[:, kept])  # ... with their query, key and value rows
+    assert model(x).shape == (4, 10)

@@ -12,6 +12,9 @@ from archopt.models.blocks.mlp import FeedForward
 class SelfAttention(nn.Module):
     """Multi-head self-attention on (B, T, C) through ``F.scaled_dot_product_attention``.
 
+    The heads live in an inner width (``qkv``: C -> 3 x inner, ``proj``: inner -> C), equal to C
+    when built; structured pruning removes whole heads from it (``heads`` and the inner width
+    shrink, C stays), which is why the head size is read from the layers, not from C.
     ``pad_mask`` (B, T) is True at padded positions; they are never attended to.
     """
 
@@ -23,14 +26,15 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(width, width)
 
     def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
-        B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)
-        # (B, heads, T, C // heads)
-        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
+        B, T, _ = x.shape
+        inner = self.proj.in_features
+        # (3, B, heads, T, head size): the same layout as splitting q, k, v then the heads
+        qkv = self.qkv(x).reshape(B, T, 3, self.heads, inner // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
         mask = None if pad_mask is None else ~pad_mask[:, None, None, :]  # True = may attend
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
                                            dropout_p=self.dropout if self.training else 0.0)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C)
+        y = y.transpose(1, 2).reshape(B, T, inner)  # (B, T, inner)
         return self.proj(y)
 
 
