@@ -70,6 +70,7 @@ def test_prune_then_quantize(cli, trained, tmp_path):
     ort = c["others"]["onnxruntime_fp32_after"]  # the same models, exported, in ONNX Runtime
     assert ort["params"] == c["after"]["params"]
     assert c["ratios"]["onnxruntime_latency_batch_1"] > 0
+    assert c["clock"] == "cpu"  # one thread: timed on the thread's CPU time
     assert "in ONNX Runtime, batch 1" in out
     state = torch.load(tmp_path / "c" / "01-prune" / "checkpoints" / "best.pt",
                        weights_only=True)

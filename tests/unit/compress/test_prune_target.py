@@ -69,3 +69,11 @@ def test_runtime_is_only_for_latency_targets():
         PruneStep(name="prune", target={"macs": 100, "runtime": "onnxruntime"})
     assert PruneStep(name="prune", target={"latency_ms": 1, "runtime": "onnxruntime"}
                      ).target.runtime == "onnxruntime"
+
+
+def test_clock_is_cpu_time_only_on_one_thread():
+    from archopt.compress.measure import clock
+
+    assert clock("auto", 1) == "cpu"
+    assert clock("auto", 2) == "wall" and clock("auto", None) == "wall"
+    assert clock("wall", 1) == "wall"
