@@ -94,7 +94,8 @@ def report(r: dict[str, Any]) -> None:
         print(f"pre-screen: {p['scored']} of {p['candidates']} random candidates scored by "
               f"{p['proxy']} in {p['seconds']} s; the best {p['queued']} started the study")
     print(f"search {r['study']}: {c['finished']} trials finished ({c['complete']} complete, "
-          f"{c['pruned']} pruned or rejected before training, {c['failed']} failed) in "
+          f"{c['pruned']} pruned, {c['failed']} failed; {c.get('rejected', 0)} candidates "
+          f"rejected by the budgets before training) in "
           f"{r['wall_s']} s with {r['workers']} worker(s)")
     print_front(r, list(r["objectives"]))
     if r.get("best"):
