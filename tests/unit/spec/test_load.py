@@ -120,3 +120,19 @@ def test_unknown_top_level_key(write_spec):
     with pytest.raises(UserError) as e:
         load(write_spec({**BASE, "trian": {"epochs": 1}}))
     assert e.value.where.endswith("trian") and e.value.hint == "did you mean 'train'?"
+
+
+def test_written_files_follow_the_umask_like_open_does(tmp_path):
+    """Outputs (run files, studies, reports) are readable by others as ``open`` makes them, not
+    owner-only as a bare ``mkstemp`` would leave them."""
+    import os
+    import stat
+
+    from archopt.spec.load import write_atomic
+
+    write_atomic(tmp_path / "a.json", "{}")
+    with open(tmp_path / "b.json", "w") as f:
+        f.write("{}")
+    mode = stat.S_IMODE(os.stat(tmp_path / "a.json").st_mode)
+    assert mode == stat.S_IMODE(os.stat(tmp_path / "b.json").st_mode)
+    assert (tmp_path / "a.json").read_text() == "{}"
