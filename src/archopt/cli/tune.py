@@ -107,8 +107,10 @@ def report(r: dict[str, Any]) -> None:
         vals = ", ".join(f"{k}={_fmt(v)}" for k, v in b["values"].items())
         print(f"best: trial {b['number']}: {vals}")
         print("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in b["params"].items()))
-        if b["pareto_size"] > 1:
+        if b.get("pareto_size", 1) > 1:
             print(f"  Pareto front: {b['pareto_size']} trials (best.json, plots/pareto_front.png)")
+        if b.get("tied", 1) > 1:
+            print(f"  {b['tied']} trials tie on the best value; the first of them is kept")
         print(f"  train it again: archopt train {b['best_yaml']}")
     print(f"study dir: {r['study_dir']}")
     print(f"report: {r['report']}" if "report" in r else f"report: archopt report {r['study_dir']}")

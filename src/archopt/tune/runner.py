@@ -242,7 +242,9 @@ class Runner:
         return {"number": b.number, "values": dict(zip([o.name for o in self.plan.objectives],
                                                        b.values)),
                 "params": b.params, "run_dir": str(self.path / b.user_attrs.get("run_dir", "")),
-                "best_yaml": str(self.path / "best.yaml"), "pareto_size": len(best)}
+                "best_yaml": str(self.path / "best.yaml"),
+                # several objectives: the Pareto front's size; one: how many tie on the best
+                "pareto_size" if len(self.plan.objectives) > 1 else "tied": len(best)}
 
 
 def _mean_overheads(pairs: list[tuple[float, float]]) -> dict[str, float | None]:
