@@ -50,9 +50,13 @@ def test_search_rejects_before_training_caches_latency_and_writes_the_front(
         "latency": FAST, "prescreen": {"candidates": 8, "keep": 2, "batch_size": 16},
         "sampler": {"name": "random"}, "trials": 6}}
     out = tmp_path / "study"
-    code, stdout, err = cli("search", write_spec(spec), "--out", out, "--progress", "lines")
+    code, stdout, err = cli("search", write_spec(spec), "--out", out, "--progress", "lines",
+                            "--report")
     assert code == 0, err
     assert "Pareto front" in stdout and "the best 2 started the study" in stdout
+    # --report: the search's HTML page, written at the end and named
+    assert f"report: {out / 'report.html'}" in stdout
+    assert "Pareto" in (out / "report.html").read_text()
     table = rows(out)
     assert len(table) >= 6  # 6 finished trials (rejected candidates may come on top)
     big = [r for r in table if float(r["cost_params"]) > 1000]

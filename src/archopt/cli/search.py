@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
                    help="progress bar (terminal), one line per trial, or auto")
+    p.add_argument("--report", action="store_true",
+                   help="write the search's HTML report (STUDY/report.html) when it ends")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted; the running trials will run again.\n"
               f"  resume with: archopt search --resume {stop.study_dir}", file=sys.stderr)
         return 130
+    if getattr(args, "report", False):
+        from archopt.report import report as write_report
+
+        result["report"] = str(write_report(result["study_dir"]))
     if args.json:
         from archopt.cli.output import print_json
 
@@ -104,6 +110,7 @@ def report(r: dict[str, Any]) -> None:
     if r.get("pareto_png"):
         print(f"plots: {r['pareto_png']}")
     print(f"study dir: {r['study_dir']}")
+    print(f"report: {r['report']}" if "report" in r else f"report: archopt report {r['study_dir']}")
 
 
 def print_front(r: dict[str, Any], names: list[str]) -> None:
