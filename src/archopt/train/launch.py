@@ -139,11 +139,14 @@ def _signal_text(signum: int) -> str:
 
 def root_cause(found: list[Failure]) -> Failure:
     """The failure that explains the others: a user error, then a worker's own error or out
-    of memory, then a signal, then a lost connection; the earliest of its kind."""
+    of memory, then a signal, then a lost connection; the earliest of its kind. Among signals,
+    SIGTERM and SIGINT come last: torchrun sends SIGTERM to stop the surviving workers once one
+    has died, and it sees both deaths at the same poll (the same timestamp)."""
+    stop = (-signal.SIGTERM, -signal.SIGINT)
     for kinds in (("user",), ("internal", "oom"), ("signal",), ("lost",), ("interrupted",)):
         mine = [f for f in found if f.kind in kinds]
         if mine:
-            return min(mine, key=lambda f: (f.timestamp, f.rank))
+            return min(mine, key=lambda f: (f.exitcode in stop, f.timestamp, f.rank))
     return found[0]
 
 

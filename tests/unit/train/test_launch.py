@@ -29,6 +29,17 @@ def test_a_signal_is_the_root_cause_not_the_lost_peers(tmp_path, capsys):
     assert "no checkpoint was saved yet; start the run again: archopt train R/spec.yaml" in err
 
 
+def test_a_worker_killed_outright_explains_the_one_torchrun_stopped(tmp_path, capsys):
+    """torchrun stops the survivor with SIGTERM and sees both deaths at the same poll."""
+    found = [fail(0, "signal", 5.0, launch._signal_text(15), exitcode=-15),
+             fail(1, "signal", 5.0, launch._signal_text(9), exitcode=-9)]
+    assert launch.report(found, str(tmp_path), 2, CMDS) == EXIT_LOST
+    assert "process 1 of 2 (pid 101) was killed by SIGKILL" in capsys.readouterr().err
+    alone = [fail(0, "signal", 5.0, launch._signal_text(15), exitcode=-15)]
+    launch.report(alone, str(tmp_path), 2, CMDS)
+    assert "process 0 of 2 (pid 100) was killed by SIGTERM" in capsys.readouterr().err
+
+
 def test_own_error_user_error_and_interruption(tmp_path, capsys):
     torch.save({"epoch": 2, "global_step": 30, "step_in_epoch": 4}, tmp_path / "last.pt")
     (tmp_path / "checkpoints").mkdir()
