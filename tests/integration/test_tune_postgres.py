@@ -97,9 +97,11 @@ def test_three_processes_one_killed_then_resumed(write_spec, tmp_path):
                     p.kill()
                 p.wait()
         trials = optuna.load_study(study_name="shared", storage=storage).trials
-        # every finished trial counted once: the requested number, none left running
+        # every finished trial counted once: the requested number, none left running. Known
+        # limit (as Optuna's MaxTrialsCallback): processes that ask for their last trials at
+        # the same moment can each start one, so up to processes - 1 more may finish
         complete = [t for t in trials if t.state.name == "COMPLETE"]
-        assert len(complete) == TRIALS, [(t.number, t.state.name) for t in trials]
+        assert TRIALS <= len(complete) <= TRIALS + 2, [(t.number, t.state.name) for t in trials]
         assert not [t for t in trials if t.state.name in ("RUNNING", "WAITING")]
         # the killed trial failed as stale and was retried once, with its own parameters
         dead = trials[killed]
@@ -113,7 +115,8 @@ def test_three_processes_one_killed_then_resumed(write_spec, tmp_path):
             assert (Path(where) / t.user_attrs["run_dir"] / "metrics.json").is_file()
         # the killed process's study directory resumes the shared study: one more trial
         log = tmp_path / "resume.log"
-        _wait(_tune("--resume", tmp_path / f"m{victim}", "--trials", TRIALS + 1, log=log),
+        wanted = len(complete) + 1
+        _wait(_tune("--resume", tmp_path / f"m{victim}", "--trials", wanted, log=log),
               log, time.time() + 300)
         after = optuna.load_study(study_name="shared", storage=storage).trials
         storage.engine.dispose()
@@ -121,4 +124,4 @@ def test_three_processes_one_killed_then_resumed(write_spec, tmp_path):
     assert [t.state.name for t in new] == ["COMPLETE"]
     assert new[0].user_attrs["worker"].endswith(f"m{victim}")
     assert all(a.values == b.values for a, b in zip(after, trials))  # nothing else touched
-    assert f"[{TRIALS + 1}/{TRIALS + 1}]" in log.read_text()
+    assert f"[{wanted}/{wanted}]" in log.read_text()
