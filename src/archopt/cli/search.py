@@ -21,24 +21,11 @@ from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", nargs="?", metavar="SPEC",
-                   help="spec with a search: section (or `show` followed by a study directory)")
-    p.add_argument("study_dir", nargs="?", metavar="DIR", help=argparse.SUPPRESS)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
-                   help="override a spec field, e.g. search.trials=40 (repeatable)")
-    p.add_argument("--out", metavar="DIR", help="study directory (default studies/NAME/TIME)")
-    p.add_argument("--resume", metavar="DIR", help="continue a search")
-    p.add_argument("--trials", type=int, metavar="N", help="finished trials wanted")
-    p.add_argument("--workers", type=int, metavar="N", help="trial processes on this machine")
-    p.add_argument("--storage", metavar="URL", help="Optuna storage, e.g. postgresql://...")
-    p.add_argument("--study", metavar="NAME", help="study name in the storage")
+    from archopt.cli.tune import add_study_arguments
+
+    add_study_arguments(p, "search", "search")
     p.add_argument("--reference", action="append", default=[], metavar="[LABEL=]RUN_DIR",
                    help="a trained run to show beside the front (repeatable)")
-    p.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
-    p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
-                   help="progress bar (terminal), one line per trial, or auto")
-    p.add_argument("--report", action="store_true",
-                   help="write the search's HTML report (STUDY/report.html) when it ends")
 
 
 def run(args: argparse.Namespace) -> int:

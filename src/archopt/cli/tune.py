@@ -19,13 +19,19 @@ from typing import Any
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_study_arguments(p, "tune", "study")
+
+
+def add_study_arguments(p: argparse.ArgumentParser, section: str, what: str) -> None:
+    """The arguments `archopt tune` and `archopt search` share (one engine, one study dir)."""
     p.add_argument("spec", nargs="?", metavar="SPEC",
-                   help="spec with a tune: section (or `show` followed by a study directory)")
+                   help=f"spec with a {section}: section (or `show` followed by a study "
+                        "directory)")
     p.add_argument("study_dir", nargs="?", metavar="DIR", help=argparse.SUPPRESS)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
-                   help="override a spec field, e.g. tune.trials=40 (repeatable)")
+                   help=f"override a spec field, e.g. {section}.trials=40 (repeatable)")
     p.add_argument("--out", metavar="DIR", help="study directory (default studies/NAME/TIME)")
-    p.add_argument("--resume", metavar="DIR", help="continue a study")
+    p.add_argument("--resume", metavar="DIR", help=f"continue a {what}")
     p.add_argument("--trials", type=int, metavar="N", help="finished trials wanted")
     p.add_argument("--workers", type=int, metavar="N", help="trial processes on this machine")
     p.add_argument("--storage", metavar="URL", help="Optuna storage, e.g. postgresql://...")
@@ -34,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",
                    help="progress bar (terminal), one line per trial, or auto")
     p.add_argument("--report", action="store_true",
-                   help="write the study's HTML report (STUDY/report.html) when it ends")
+                   help=f"write the {what}'s HTML report (STUDY/report.html) when it ends")
 
 
 def run(args: argparse.Namespace) -> int:
