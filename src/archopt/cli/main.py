@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("archopt.cli.demo", "train the MNIST-1D paper models and compare with the paper"),
     "runs": ("archopt.cli.runs", "list runs, studies and compressions, or compare runs"),
     "report": ("archopt.cli.report", "one self-contained HTML page for a run, study or several"),
+    "robustness": ("archopt.cli.robustness", "accuracy under noise, corruptions and adversarial "
+                   "attacks, in raw input units"),
 }
 
 
