@@ -85,6 +85,8 @@ def _train(spec: Spec, p: Prepared, state: dict | None, run_path: Path, quiet: b
                             rank, world)
     trainer.callbacks[-1:-1] = list(callbacks or [])  # before the checkpoint callback
     trainer.run_dir = run_path
+    if p.transfer is not None and rank == 0 and state is None:
+        p.transfer.record(run_path, quiet)  # init.json and what was loaded
     if state is not None:
         trainer.load_state_dict(state)
         if finished(trainer) and rank == 0:
@@ -143,6 +145,7 @@ class Prepared:
     channels_last: bool
     optimizers: dict
     schedulers: dict
+    transfer: Any = None         # archopt.transfer.setup.Transfer: init report, freezing
 
 
 def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> Prepared:
@@ -162,6 +165,9 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     check_memory(spec, shape, device, processes_here(world))
     model = build_model(spec.model, shape, seed=spec.seed)
     check_memory(spec, shape, device, processes_here(world), model=model)
+    from archopt.transfer.setup import prepare_transfer
+
+    transfer = prepare_transfer(spec, model, world)  # model.init's weights, freezing
     parts = setup.build_parts(spec, model, shape)
     ddp.check_world(world, spec.data.batch_size, len(data.train), parts.task)
     loader = Loader(data.train, spec.data.batch_size, shuffle=spec.data.shuffle, seed=spec.seed,
@@ -205,7 +211,8 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     optimizers, schedulers = setup.build_optimizers(spec, model, parts.task, steps_per_epoch,
                                                     total_steps)
     return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
-                    total_steps, monitor, augment, channels_last, optimizers, schedulers)
+                    total_steps, monitor, augment, channels_last, optimizers, schedulers,
+                    transfer)
 
 
 def finished(t: Trainer) -> bool:
@@ -231,6 +238,8 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
     scaler = torch.amp.GradScaler(p.device.type, enabled=dtype == torch.float16)
     callbacks = make_callbacks(spec, run_dir, p.monitor, quiet, progress, p.parts.task,
                                p.data.shape)
+    if p.transfer is not None:
+        callbacks[:0] = p.transfer.callbacks()  # freezing, before anything sees the epoch
     seed_everything(spec.seed + RANK_SEED * rank)  # dropout and noise differ between shards
     return Trainer(
         task=p.parts.task, model=model, net=net, loss_fn=p.parts.loss_fn.to(p.device),
