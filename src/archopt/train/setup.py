@@ -153,7 +153,7 @@ class Parts:
 
 def build_parts(spec: Spec, model: nn.Module, shape: Any) -> Parts:
     """Task, loss and metrics, each checked against the others."""
-    task = build_task(spec.train.task, model, shape)
+    task = build_task(spec.train.task, model, shape, spec)
     loss = spec.train.loss.section() if spec.train.loss else {"name": task.default_loss}
     check_loss(loss["name"], task.name)
     num_classes = shape.num_outputs if shape.task == "classification" else None

@@ -35,8 +35,7 @@ def source_state(init: InitSpec) -> tuple[dict[str, torch.Tensor], dict[str, Any
     from archopt.models.structure import rebuild
     from archopt.runs import check_run_dir
     from archopt.spec import load_spec
-    from archopt.train.checkpoint import load_checkpoint
-    from archopt.train.fit import checkpoint_path
+    from archopt.train.checkpoint import checkpoint_path, load_checkpoint
 
     try:
         path = check_run_dir(init.from_)

@@ -39,6 +39,9 @@ class Transfer:
 def prepare_transfer(spec: Spec, model: nn.Module, world: int = 1) -> Transfer | None:
     """Load ``model.init`` into ``model`` and resolve ``train.transfer`` against it."""
     init, t = spec.model.init, spec.train.transfer
+    if spec.train.task in ("contrastive", "prototypical") and world > 1:
+        raise UserError("train.task", f"{spec.train.task} training runs on one process",
+                        "train without --nproc")
     if init is None and t is None:
         return None
     report = None
