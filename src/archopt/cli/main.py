@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "transfer": ("archopt.cli.transfer", "label-scarce transfer from a pretrained run: scratch, "
                  "linear probe, fine-tune, gradual unfreezing"),
     "fewshot": ("archopt.cli.fewshot", "N-way K-shot accuracy on held-out classes (nearest "
-                "prototype, 95% intervals)"),
+                "prototype, mean and 95%% interval)"),
 }
 
 

@@ -78,13 +78,19 @@ class ContrastiveTask(Task):
     default_loss = "cross_entropy"
     default_metrics: list[str] = []
 
-    def __init__(self, temperature: float, views: Any) -> None:
-        self.temperature, self.views = temperature, views
+    def __init__(self, temperature: float, augment: list[dict[str, Any]] | None) -> None:
+        self.temperature, self.augment = temperature, augment
+        self.views: Any = None
 
     def check(self, model: nn.Module, shape: DataShape) -> None:
+        """Also builds the views for the data's kind."""
+        from archopt.data import build_augment
+
         if not hasattr(model, "projection"):
             raise UserError("train.task", "contrastive needs the model's projection",
                             "train it with archopt.fit (it attaches one)")
+        views = self.augment if self.augment is not None else DEFAULT_VIEWS[shape.kind]
+        self.views = build_augment(views, shape.kind, where="train.contrastive.augment")
 
     def embed_pair(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                    gen: torch.Generator) -> torch.Tensor:
@@ -120,13 +126,8 @@ class ContrastiveTask(Task):
 
 
 @TASKS.register("contrastive")
-def contrastive(cfg: Any, spec: Any = None, shape: DataShape | None = None, **_: Any) -> Task:
+def contrastive(cfg: Any, spec: Any = None, **_: Any) -> Task:
     """SimCLR: NT-Xent over two augmented views (labels unused)."""
-    from archopt.data import build_augment
-
     c = spec.train.contrastive if spec is not None else None
-    temperature = c.temperature if c is not None else 0.2
-    views = (c.augment if c is not None and c.augment is not None
-             else DEFAULT_VIEWS[shape.kind])
-    return ContrastiveTask(temperature, build_augment(views, shape.kind,
-                                                      where="train.contrastive.augment"))
+    return ContrastiveTask(c.temperature if c is not None else 0.5,
+                           c.augment if c is not None else None)

@@ -4,8 +4,9 @@ literature reports it: the mean over many episodes and its 95% interval (1.96 st
 An episode draws ``ways`` of the held-out classes, ``shots`` support and ``queries`` query
 examples of each (without overlap), and classifies every query by its nearest prototype (the
 mean embedding of a class's support, squared Euclidean distance). The embedding is the run's
-``features`` — a prototypical network, a contrastive or supervised encoder, any trained run —
-and, always beside it, the raw inputs (the data's own normalized values): the baseline a learned
+``features`` (made unit length by default, ``fewshot.normalize``: SimpleShot's L2N) — a
+prototypical network, a contrastive or supervised encoder, any trained run — and, always beside
+it, the raw inputs (the data's own normalized values): the baseline a learned
 encoder has to beat. Both are scored on the same episodes (one seeded draw).
 """
 
@@ -140,12 +141,15 @@ def fewshot(source: str | Path, *, classes: list[int] | None = None, ways: int |
         raise UserError("fewshot.split", f"this run's data has no {fs.split} split",
                         "use test or train")
     emb, raw = embed(model, chosen.x), chosen.x.flatten(1)
+    if fs.normalize == "l2":  # the raw baseline stays plain nearest class mean
+        emb = torch.nn.functional.normalize(emb, dim=1)
     results = []
     for k in fs.shots:
         eps = episodes(chosen.y, fs, k)
         results.append({"shots": k, "encoder": interval(accuracy(emb, eps, fs.ways)),
                         "raw": interval(accuracy(raw, eps, fs.ways))})
-    out = {"run": str(path), "checkpoint": str(ckpt), "ways": fs.ways, "queries": fs.queries,
+    out = {"run": str(path), "checkpoint": str(ckpt), "normalize": fs.normalize,
+           "ways": fs.ways, "queries": fs.queries,
            "episodes": fs.episodes, "classes": fs.classes, "split": fs.split,
            "examples": len(chosen), "results": results}
     if write:

@@ -67,7 +67,7 @@ class TransferSpec(_Strict):
 class ContrastiveSpec(_Strict):
     """``train.contrastive``: SimCLR's NT-Xent over two augmented views of every example."""
 
-    temperature: float = Field(0.2, gt=0.0)           # softmax temperature of the similarities
+    temperature: float = Field(0.5, gt=0.0)           # softmax temperature of the similarities
     projection: list[int] = [128, 64]                 # the projection MLP (features -> z)
     augment: list[dict[str, Any]] | None = None       # None: the data kind's own views
 
@@ -91,6 +91,8 @@ class FewShotSpec(_Strict):
     episodes: int = Field(600, ge=1)                  # the mean and 95% interval are over these
     split: Literal["train", "val", "test"] = "test"   # where the held-out examples come from
     seed: int = 0                                     # seeds the episodes
+    normalize: Literal["l2", "none"] = "l2"           # the encoder's embeddings: unit length
+                                                      # (cosine-like; SimpleShot's L2N) or as is
 
     @field_validator("shots")
     @classmethod
