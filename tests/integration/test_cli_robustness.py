@@ -49,9 +49,13 @@ def test_robustness_writes_curves_and_matches_its_python_twin(cli, trained, tmp_
                               limit=120, out=tmp_path / "twin")
     assert twin["strongest"]["accuracy"] == r["strongest"]["accuracy"]
     assert twin["noise"] == r["noise"]
-    code, out, err = cli("robustness", trained, *QUICK, "--out", tmp_path / "r2")
+    code, out, err = cli("robustness", trained, *QUICK)  # into RUN_DIR/robustness
     assert code == 0, err
     assert "strongest" in out and "large_eps" in out
+    code, _, err = cli("report", trained, "-o", tmp_path / "page.html")
+    assert code == 0, err
+    page = (tmp_path / "page.html").read_text()
+    assert "Robustness" in page and "gradient-masking check" in page and "pgd_beats_fgsm" in page
 
 
 def bad(cli, tmp_path, *args: str) -> str:
