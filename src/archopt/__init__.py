@@ -10,6 +10,7 @@ The Python API mirrors the CLI::
     archopt.tune("examples/tune/mnist1d_cnn.yaml")  # a hyperparameter study (tune: section)
     archopt.show_study("studies/...")      # a study's best trial, front and ranking
     archopt.search("examples/search/mnist1d_latency.yaml")  # architecture search (search:)
+    archopt.explain("runs/...")            # attributions of a run, checked (explain.json)
 
 Names are imported on first use, so ``import archopt`` stays cheap.
 """
@@ -44,6 +45,7 @@ _API = {
     "compress": "archopt.compress",
     "export": "archopt.export",
     "serve": "archopt.serve",
+    "explain": "archopt.explain",
 }
 
 __all__ = sorted(_API)
