@@ -10,7 +10,10 @@ of data), ``methods``, ``checks``, ``global_view`` (tabular), ``select`` (method
 targets), ``record`` and ``plots`` (what is written), ``api`` (``explain``).
 """
 
+from archopt.callable_package import make_callable
 from archopt.explain.api import explain
 from archopt.explain.methods import METHODS
 
 __all__ = ["METHODS", "explain"]
+
+make_callable(__name__, explain)  # archopt.explain(...) after `import archopt.explain.x` too

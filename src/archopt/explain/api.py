@@ -116,7 +116,7 @@ def explain(run_dir: str | Path, methods: list[str] | None = None, examples: int
     subject = load_subject(run_dir, split)
     import captum.attr  # noqa: F401  (imported before the clock starts)
 
-    names = select.methods(methods, subject)
+    names = select.methods(methods, subject, layer)
     idx = select.examples(examples, indices, len(subject.x))
     x = subject.x[idx]
     lengths = None if subject.lengths is None else subject.lengths[idx]

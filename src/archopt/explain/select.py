@@ -7,14 +7,18 @@ from typing import Any
 import torch
 
 from archopt.errors import UserError, suggest
-from archopt.explain.methods import METHODS, applicable
+from archopt.explain.methods import METHODS, applicable, target_layer
 from archopt.explain.subject import Subject
 
 
-def methods(asked: list[str] | None, subject: Subject) -> list[str]:
+def methods(asked: list[str] | None, subject: Subject, layer: str | None = None) -> list[str]:
     """The methods to run: the ones asked for (checked), or every one that applies."""
+    model = subject.model.model
     if not asked:
-        return applicable(subject.model.model, subject.kind)
+        names = applicable(model, subject.kind)
+        if layer is not None:
+            target_layer(model, layer)
+        return names
     out = []
     for name in asked:
         name = name.strip().lower().replace("-", "_")
@@ -23,6 +27,11 @@ def methods(asked: list[str] | None, subject: Subject) -> list[str]:
             raise UserError(f"--method {name}", "unknown attribution method", hint)
         if name not in out:
             out.append(name)
+    if "grad_cam" in out or layer is not None:
+        target_layer(model, layer)  # no convolution, or no such layer: said before any work
+    if "attention" in out and "attention" not in applicable(model, subject.kind):
+        raise UserError("--method attention", "the model has no attention pooling over time",
+                        "attention weights exist for rnn models with pooling: attention")
     return out
 
 
