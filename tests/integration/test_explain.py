@@ -176,3 +176,11 @@ def test_cli_prints_the_table_and_json(cli, table: Path, tmp_path: Path) -> None
     assert "top features, permutation importance:" in out
     assert sorted(p.name for p in (tmp_path / "e").iterdir()) == [
         "attributions.npz", "bars_occlusion.png", "deletion.png", "explain.json", "global.png"]
+
+
+def test_the_run_report_gains_an_explanation_section(patch_explained: dict, patch: Path) -> None:
+    from archopt.report.pages.run import run_page
+
+    html = run_page(patch, with_model=False).render()
+    assert "Explanations" in html and "random order&#x27;s area" in html
+    assert "integrated_gradients" in html and "data:image/png;base64," in html

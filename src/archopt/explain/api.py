@@ -113,8 +113,27 @@ def explain(run_dir: str | Path, methods: list[str] | None = None, examples: int
     Returns:
         What explain.json holds, plus ``out`` (the folder written).
     """
+    from archopt.explain import record
+
     subject = load_subject(run_dir, split)
+    result, attributions, x, lengths = explain_subject(
+        subject, methods, examples, indices, target, samples, layer, tolerance, sanity_check,
+        seed, progress)
+    return record.write(subject, result, attributions, x, lengths, out, plots)
+
+
+def explain_subject(subject: Subject, methods: list[str] | None = None,
+                    examples: int | None = None, indices: list[int] | None = None,
+                    target: str | int = "predicted", samples: int = 256,
+                    layer: str | None = None, tolerance: float = 0.01,
+                    sanity_check: bool = True, seed: int = 0, progress: bool = False
+                    ) -> tuple[dict[str, Any], dict[str, torch.Tensor], torch.Tensor,
+                               torch.Tensor | None]:
+    """The attributions and checks of a loaded subject: (result, attributions, x, lengths)."""
     import captum.attr  # noqa: F401  (imported before the clock starts)
+    import sklearn.linear_model  # noqa: F401  (Kernel SHAP and LIME fit with it)
+
+    from archopt.explain import record
 
     names = select.methods(methods, subject, layer)
     idx = select.examples(examples, indices, len(subject.x))
@@ -145,11 +164,9 @@ def explain(run_dir: str | Path, methods: list[str] | None = None, examples: int
                 if sanity_check else None)
     finally:
         bar.close()
-    from archopt.explain import record
-
     result = record.summary(subject, names, idx, tgt, explained, lengths, report, faith, rand)
     if subject.kind == "tabular":
         from archopt.explain.global_view import global_view
 
         result["global"] = global_view(subject, attributions)
-    return record.write(subject, result, attributions, x, lengths, out, plots)
+    return result, attributions, x, lengths

@@ -168,14 +168,30 @@ def load_subject(run_dir: str | Path, split: str = "test", reference_count: int 
     norm = json.loads((path / "normalization.json").read_text()) if (
         path / "normalization.json").is_file() else {}
     kind = loaded.shape.kind
-    train_raw = _raw(data.train.x, norm, kind, data.train.lengths)
-    baseline, baseline_name = _baseline(train_raw, kind, data.train.lengths)
+    return make_subject(loaded.model, loaded.shape, norm,
+                        _raw(data.train.x, norm, kind, data.train.lengths), data.train.lengths,
+                        _raw(chosen.x, norm, kind, chosen.lengths), chosen.y, chosen.lengths,
+                        split=split, run_dir=path, checkpoint=loaded.checkpoint,
+                        feature_names=list(getattr(data, "feature_names", []) or []),
+                        class_names=list(data.class_names), spec=loaded.spec,
+                        reference_count=reference_count)
+
+
+def make_subject(model: nn.Module, shape: Any, normalization: dict[str, Any],
+                 train_x: torch.Tensor, train_lengths: torch.Tensor | None,
+                 x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None,
+                 split: str = "test", run_dir: Path | None = None,
+                 checkpoint: Path | None = None, feature_names: list[str] | None = None,
+                 class_names: list[str] | None = None, spec: Any = None,
+                 reference_count: int = 32) -> Subject:
+    """A subject from a model and raw data (a run's, or any: the contract tests)."""
+    kind = shape.kind
+    baseline, baseline_name = _baseline(train_x, kind, train_lengths)
     gen = torch.Generator().manual_seed(0)
-    pick = torch.randperm(len(train_raw), generator=gen)[:reference_count]
-    names = list(getattr(data, "feature_names", []) or [])
-    if kind == "tabular" and len(names) != loaded.shape.input_shape[0]:
-        names = [f"x{i}" for i in range(loaded.shape.input_shape[0])]
-    model = ExplainedModel(loaded.model, loaded.shape, norm)
-    return Subject(path, loaded.spec, loaded.shape, model, loaded.checkpoint, split,
-                   _raw(chosen.x, norm, kind, chosen.lengths), chosen.y, chosen.lengths,
-                   baseline, baseline_name, train_raw[pick], names, list(data.class_names))
+    pick = torch.randperm(len(train_x), generator=gen)[:reference_count]
+    names = list(feature_names or [])
+    if kind == "tabular" and len(names) != shape.input_shape[0]:
+        names = [f"x{i}" for i in range(shape.input_shape[0])]
+    return Subject(Path(run_dir or "."), spec, shape, ExplainedModel(model, shape, normalization),
+                   Path(checkpoint or "."), split, x, y, lengths, baseline, baseline_name,
+                   train_x[pick], names, list(class_names or []))
