@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from archopt.explain import checks, select
-from archopt.explain.methods import Context, run_method
+from archopt.explain.methods import Context, internal_batch, run_method
 from archopt.explain.subject import Subject, load_subject
 
 BATCH = 32   # examples per call of a method
@@ -143,6 +143,7 @@ def explain_subject(subject: Subject, methods: list[str] | None = None,
     ctx = Context(subject.model, subject.kind, tuple(subject.shape.input_shape),
                   subject.baseline, subject.references, samples=samples, tolerance=tolerance,
                   layer=layer, seed=seed)
+    ctx.chunk = internal_batch(ctx)  # measured once, not per batch and stage
     stages = len(checks.cascade_stages(checks.weighted_layers(subject.model.model)))
     bar = _Progress(len(names) * (1 + (stages if sanity_check else 0)), progress)
     try:

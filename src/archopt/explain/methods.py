@@ -37,6 +37,8 @@ class Context:
     fixed_steps: int | None = None # integrated gradients: no search (the randomization check)
     layer: str | None = None       # Grad-CAM: a module name inside the run's model
     seed: int = 0
+    chunk: int | None = None       # integrated gradients' examples per forward (None: from
+    #                                the memory budget, measured on each call)
 
     def with_model(self, model: Any, steps: int | None) -> Context:
         return replace(self, model=model, fixed_steps=steps)
@@ -52,13 +54,6 @@ def mask_padding(attr: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tens
         return attr
     keep = torch.arange(attr.shape[1])[None, :] < lengths[:, None]  # (B, T)
     return attr * keep.unsqueeze(-1).to(attr.dtype)
-
-
-def outputs(model: Any, x: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor | None
-            ) -> torch.Tensor:
-    """The explained output of each example, (B,)."""
-    with torch.no_grad():
-        return model(x, lengths).gather(1, target[:, None]).squeeze(1)
 
 
 def internal_batch(ctx: Context) -> int:
@@ -80,20 +75,21 @@ def integrated_gradients(ctx: Context, x: torch.Tensor, target: torch.Tensor,
 
     ig = IntegratedGradients(ctx.model)
     base = ctx.baseline.expand_as(x).contiguous()
-    gap = (outputs(ctx.model, x, target, lengths) - outputs(ctx.model, base, target, lengths)
-           ).abs()
-    chunk = internal_batch(ctx)
+    chunk = ctx.chunk or internal_batch(ctx)
     steps = ctx.fixed_steps or IG_START_STEPS
     while True:
         attr, delta = ig.attribute(x, baselines=base, target=target,
                                    additional_forward_args=_args(lengths), n_steps=steps,
                                    internal_batch_size=chunk, return_convergence_delta=True)
-        relative = delta.detach().abs() / gap.clamp(min=1e-6)
+        # delta = sum(attr) - (f(x) - f(baseline)): Captum ran both forwards already
+        attr, delta = attr.detach(), delta.detach()
+        gap = (attr.reshape(len(x), -1).sum(1) - delta).abs()
+        relative = delta.abs() / gap.clamp(min=1e-6)
         holds = bool((relative <= ctx.tolerance).all())
         if holds or ctx.fixed_steps or steps >= IG_MAX_STEPS:
             break
         steps *= 2
-    return attr.detach(), {
+    return attr, {
         "steps": steps, "internal_batch_size": chunk,
         "completeness": {"relative_delta_max": float(relative.max()),
                          "relative_delta_mean": float(relative.mean()),

@@ -1,8 +1,8 @@
 """The figures of an explanation (PNG, matplotlib without pyplot), with the checks on them.
 
   image     rows: examples; columns: the raw image, then each method's signed map (summed over
-            channels) over the image in grey, on one colour scale per method (red: for the
-            output, blue: against it)
+            channels) with the image's outline over it, on one colour scale per method (red:
+            for the output, blue: against it)
   sequence  one strip per example and method: time x channel, the signed attribution as colour
             and the raw series drawn over it, cut at the example's true length
   tabular   signed bars per feature with the CSV's column names; the global view: mean
@@ -78,8 +78,10 @@ def image(result: dict[str, Any], attributions: dict[str, torch.Tensor], x: torc
             heat = attributions[m][:n].sum(1).numpy()  # (n, H, W) summed over channels
             scale = float(np.abs(heat).max()) or 1.0
             ax = axes[j, k + 1]
-            ax.imshow(grey, cmap="gray")
-            im = ax.imshow(heat[j], cmap=CMAP, vmin=-scale, vmax=scale, alpha=0.7)
+            im = ax.imshow(heat[j], cmap=CMAP, vmin=-scale, vmax=scale)
+            mid = (float(grey.min()) + float(grey.max())) / 2
+            if grey.max() > grey.min():  # the raw image's outline over the map
+                ax.contour(grey, levels=[mid], colors="black", linewidths=0.7)
             if j == 0:
                 ax.set_title(_label(result, m), fontsize=6)
             if j == n - 1:
@@ -142,7 +144,7 @@ def global_tabular(result: dict[str, Any]) -> Figure:
     series = {m: np.asarray(v) for m, v in g["mean_abs"].items()}
     series["permutation importance"] = np.asarray(g["permutation_importance"]["mean"])
     order = np.argsort(-series["permutation importance"])[:20][::-1]
-    fig = _figure(7.0, 0.25 * len(order) * max(1, len(series) / 3) + 1.4)
+    fig = _figure(7.0, 0.065 * len(order) * len(series) + 1.4)
     ax = fig.subplots()
     h = 0.8 / len(series)
     for k, (m, v) in enumerate(series.items()):
