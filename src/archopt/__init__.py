@@ -46,6 +46,8 @@ _API = {
     "export": "archopt.export",
     "serve": "archopt.serve",
     "explain": "archopt.explain",
+    "compare_transfer": "archopt.transfer.compare",
+    "fewshot": "archopt.transfer.fewshot",
 }
 
 __all__ = sorted(_API)

@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("archopt.cli.report", "one self-contained HTML page for a run, study or several"),
     "explain": ("archopt.cli.explain", "attributions of a run's predictions (IG, SHAP, LIME, "
                 "Grad-CAM, ...), checked"),
+    "transfer": ("archopt.cli.transfer", "label-scarce transfer from a pretrained run: scratch, "
+                 "linear probe, fine-tune, gradual unfreezing"),
+    "fewshot": ("archopt.cli.fewshot", "N-way K-shot accuracy on held-out classes (nearest "
+                "prototype, mean and 95%% interval)"),
 }
 
 
