@@ -62,10 +62,16 @@ def set_threads(threads: int | None, world_size: int) -> None:
     torch.set_num_threads(threads or default_threads(world_size))
 
 
+# optional fields added after runs already existed: unset, they leave the hash as it was, so a
+# run started before them still resumes
+ADDED_UNSET = {"model.init", "data.classes", "data.per_class", "train.transfer",
+               "train.contrastive", "train.episodes", "fewshot"}
+
+
 def spec_hash(spec: Spec) -> str:
     """A hash of what a resumed run must not change (all but ``RESUMABLE``)."""
     flat = {k: v for k, v in flatten(spec.model_dump(mode="json")).items()
-            if k not in RESUMABLE}
+            if k not in RESUMABLE and not (v is None and k in ADDED_UNSET)}
     return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -153,7 +159,7 @@ class Parts:
 
 def build_parts(spec: Spec, model: nn.Module, shape: Any) -> Parts:
     """Task, loss and metrics, each checked against the others."""
-    task = build_task(spec.train.task, model, shape)
+    task = build_task(spec.train.task, model, shape, spec)
     loss = spec.train.loss.section() if spec.train.loss else {"name": task.default_loss}
     check_loss(loss["name"], task.name)
     num_classes = shape.num_outputs if shape.task == "classification" else None
@@ -175,7 +181,15 @@ def build_optimizers(spec: Spec, model: nn.Module, task: Task, steps_per_epoch: 
         opts = {"generator": build_optimizer(t.optimizer, model.generator),
                 "discriminator": build_optimizer(t.optimizer, model.discriminator, lr=d_lr)}
     else:
-        opts = {"main": build_optimizer(t.optimizer, model)}
+        groups = None
+        if t.transfer is not None:  # discriminative / layer-wise learning rates
+            from archopt.transfer.lr_groups import lr_groups, uses_groups
+
+            if uses_groups(t.transfer):
+                head = spec.model.init.head if spec.model.init is not None else "head"
+                groups = lr_groups(model, t.transfer, t.optimizer.lr, t.optimizer.weight_decay,
+                                   t.optimizer.decay_norm_and_bias, head)
+        opts = {"main": build_optimizer(t.optimizer, model, groups=groups)}
     scheds = {}
     for k, opt in opts.items():
         s = build_scheduler(t.scheduler, opt, steps_per_epoch, total_steps)
