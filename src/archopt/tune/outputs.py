@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from archopt.spec.load import write_atomic
-from archopt.tune.outcomes import REJECTED
+from archopt.tune.outcomes import REJECTED, SURPLUS
 
 
 def feasible(trials: list) -> list:
@@ -65,6 +65,8 @@ def trials_csv(trials: list, objectives: list[str], params: list[str]) -> str:
     w.writerow(cols)
     for t in trials:
         ua = t.user_attrs
+        if ua.get(SURPLUS):  # asked for beyond tune.trials and never run: not a trial
+            continue
         vals = list(t.values) if t.values is not None else [None] * len(objectives)
         state = "REJECTED" if ua.get(REJECTED) else t.state.name
         row = [t.number, state, *vals,
