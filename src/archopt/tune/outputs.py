@@ -19,12 +19,16 @@ import yaml
 
 from archopt.spec.load import write_atomic
 from archopt.tune.outcomes import REJECTED, SURPLUS
+from archopt.tune.repeats import REPEAT_OF
 
 
 def feasible(trials: list) -> list:
+    """COMPLETE trials within every budget; a repeat (``archopt.tune.repeats``) is left out,
+    its original stands for it."""
     from optuna.trial import TrialState
 
     return [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None
+            and REPEAT_OF not in t.user_attrs
             and all(c <= 0 for c in t.system_attrs.get("constraints", []) or [])
             and all(v <= 0 for k, v in t.system_attrs.items()
                     if k.startswith("constraints:") and isinstance(v, int | float))]

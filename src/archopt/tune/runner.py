@@ -23,7 +23,7 @@ from typing import Any
 
 from archopt.errors import UserError
 from archopt.tune import accounting as acc
-from archopt.tune import outcomes
+from archopt.tune import outcomes, repeats
 from archopt.tune import space as sp
 from archopt.tune.plan import Plan
 from archopt.tune.pool import Pool, threads_per_worker
@@ -146,6 +146,14 @@ class Runner:
                                                     f"invalid sampled spec: {err}")
             self._finished(study, trial.number, state, detail, progress)
             return
+        if self.plan.measure is not None:  # archopt search: no architecture trains twice
+            key = repeats.candidate_key(spec)
+            trial.set_user_attr(repeats.KEY, key)
+            same = repeats.earlier(study, key, trial.number)
+            if same is not None:
+                detail = repeats.reuse(study, trial, same)
+                self._finished(study, trial.number, "complete", detail, progress)
+                return
         self.running[trial.number] = {"trial": trial, "costs": {}}
         w.trial = trial.number
         curve = self.plan.curve.name if self.plan.curve else None  # learning curves always
