@@ -45,6 +45,8 @@ _API = {
     "compress": "archopt.compress",
     "export": "archopt.export",
     "serve": "archopt.serve",
+    "compare_transfer": "archopt.transfer.compare",
+    "fewshot": "archopt.transfer.fewshot",
 }
 
 __all__ = sorted(_API)

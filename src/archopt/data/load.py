@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from archopt.data.dataset import Dataset, Split
 from archopt.data.split import apply_normalization, fit_normalization, split_indices, take
+from archopt.data.subset import select
 from archopt.errors import UserError
 from archopt.registry import DATASETS, config_error
 from archopt.spec.schema import DataSpec
@@ -82,7 +83,8 @@ def load_data(spec: DataSpec | Mapping[str, Any] | str, seed: int = 0) -> Datase
                 setattr(ds, name, Split(x, split.y, split.lengths))
     if spec.normalize_target and ds.task == "regression":
         ds.normalization = {**ds.normalization, **fit_target_scale(ds.train.y)}
-    return ds
+    # 4) some classes only, a few labels per class (transfer and few-shot learning)
+    return select(ds, spec.classes, spec.per_class, seed)
 
 
 def fit_target_scale(y: torch.Tensor) -> dict[str, list[float]]:

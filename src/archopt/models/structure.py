@@ -88,6 +88,9 @@ def rebuild(spec: Any, shape: Any, state: dict[str, Any]) -> nn.Module:
     from archopt.models import build_model
 
     model = build_model(spec.model, shape, seed=spec.seed)
+    from archopt.transfer.contrastive import attach_projection
+
+    attach_projection(model, spec, shape)  # a contrastive run's projection head
     structure = state.get("structure")
     if not structure:
         model.load_state_dict(state["model"])

@@ -12,6 +12,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from archopt.search.schema import SearchSpec
+from archopt.transfer.schema import (
+    ContrastiveSpec,
+    EpisodeSpec,
+    FewShotSpec,
+    InitSpec,
+    TransferSpec,
+)
 from archopt.tune.schema import TuneSpec
 
 
@@ -49,10 +56,20 @@ class DataSpec(Open):
     normalize_target: bool = True                     # regression: train on standardized targets
     augment: list[dict[str, Any]] = []                # [{name: gaussian_noise, std: 0.05}, ...]
     cache_dir: str | None = None                      # where generated data is cached
+    classes: list[int] | None = None                  # keep these classes only (renumbered
+                                                      # 0..k-1 in this order); None: all
+    per_class: int | None = Field(None, gt=0)         # keep this many training examples per
+                                                      # class (seeded): label-scarce training
 
 
 class ModelSpec(Open):
     """A registered model family or preset; the other keys are its parameters."""
+
+    init: InitSpec | None = None                      # start from a run's weights (transfer)
+
+    def section(self) -> dict[str, Any]:
+        """The family's section (``init`` is not a family parameter)."""
+        return self.model_dump(exclude={"init"})
 
 
 class OptimizerSpec(Open):
@@ -94,7 +111,8 @@ class EarlyStopping(Strict):
 class TrainSpec(Strict):
     """How the model is trained."""
 
-    task: Literal["classification", "regression", "reconstruction", "generation"] | None = None
+    task: Literal["classification", "regression", "reconstruction", "generation",
+                  "contrastive", "prototypical"] | None = None
     epochs: int | None = Field(None, gt=0)            # passes over the training split
     max_steps: int | None = Field(None, gt=0)         # or a number of optimizer steps
     optimizer: OptimizerSpec = OptimizerSpec()
@@ -112,6 +130,10 @@ class TrainSpec(Strict):
     amp: bool = True                                  # mixed precision on CUDA (ignored on CPU)
     compile: bool = False                             # torch.compile the model
     threads: int | None = Field(None, gt=0)           # CPU threads per process (None: cores/procs)
+    # transfer learning (archopt.transfer): freezing and lr groups, self-supervised and episodic
+    transfer: TransferSpec | None = None              # freeze, unfreeze, backbone lr, layer decay
+    contrastive: ContrastiveSpec | None = None        # task contrastive: SimCLR's settings
+    episodes: EpisodeSpec | None = None               # task prototypical: episode sizes
 
     @field_validator("metrics")
     @classmethod
@@ -262,6 +284,7 @@ class Spec(Strict):
     tune: TuneSpec | None = None                      # hyperparameter search (archopt tune)
     search: SearchSpec | None = None                  # architecture search (archopt search)
     compress: CompressSpec | None = None              # archopt compress: steps from a run
+    fewshot: FewShotSpec | None = None                # archopt fewshot: held-out classes
 
     @field_validator("device")
     @classmethod

@@ -13,5 +13,6 @@ Layers, each importing only from those above it in this list: ``checkpoint`` < `
 from archopt.train import callbacks, generation, losses, metrics, optimizers, schedulers, tasks  # noqa: F401
 from archopt.train.callbacks import Callback
 from archopt.train.fit import build_trainer, evaluate, fit, prepare
+from archopt.transfer import contrastive, episodes  # noqa: F401,E402 (their TASKS)
 
 __all__ = ["Callback", "build_trainer", "evaluate", "fit", "prepare"]

@@ -8,6 +8,7 @@ every CUDA device, python ``random``, numpy's global generator and the augmentat
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import random
@@ -139,3 +140,21 @@ def set_rng_state(state: dict[str, Any], aug_generator: torch.Generator | None =
             torch.cuda.set_rng_state_all(cuda)
     if aug_generator is not None and "augment" in state:
         aug_generator.set_state(state["augment"])
+
+
+def checkpoint_path(run_dir: Path, which: str) -> Path:
+    """``best.pt`` or ``last.pt`` of a run; ``headline``: the one metrics.json's figures come
+    from (a run without metrics.json, stopped early: best.pt if it has one)."""
+    if which not in ("headline", "best", "last"):
+        raise UserError("--checkpoint", f"'{which}' is not a checkpoint",
+                        "use headline, best or last")
+    best, last = run_dir / "checkpoints" / "best.pt", run_dir / "checkpoints" / "last.pt"
+    if which == "headline" and (run_dir / "metrics.json").is_file():
+        saved = json.loads((run_dir / "metrics.json").read_text())
+        which = (saved.get("headline") or {}).get("checkpoint", "headline")
+    if which == "best" and not best.is_file():
+        raise UserError(str(best), "this run has no best checkpoint (a GAN, or no epoch was "
+                        "scored)", "use --checkpoint last")
+    if which == "last" or (which == "headline" and not best.is_file()):
+        return last
+    return best

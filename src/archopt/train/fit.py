@@ -31,7 +31,7 @@ from archopt.spec.resolve import check_plugins
 from archopt.spec.schema import Spec
 from archopt.train import ddp, loop, results, setup, threads
 from archopt.train.callbacks import tensorboard
-from archopt.train.checkpoint import load_checkpoint
+from archopt.train.checkpoint import checkpoint_path, load_checkpoint  # noqa: F401 (API)
 from archopt.train.runlock import RunLock
 from archopt.train.trainer import Trainer
 
@@ -85,6 +85,8 @@ def _train(spec: Spec, p: Prepared, state: dict | None, run_path: Path, quiet: b
                             rank, world)
     trainer.callbacks[-1:-1] = list(callbacks or [])  # before the checkpoint callback
     trainer.run_dir = run_path
+    if p.transfer is not None and rank == 0 and state is None:
+        p.transfer.record(run_path, quiet)  # init.json and what was loaded
     if state is not None:
         trainer.load_state_dict(state)
         if finished(trainer) and rank == 0:
@@ -143,6 +145,7 @@ class Prepared:
     channels_last: bool
     optimizers: dict
     schedulers: dict
+    transfer: Any = None         # archopt.transfer.setup.Transfer: init report, freezing
 
 
 def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> Prepared:
@@ -162,6 +165,11 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     check_memory(spec, shape, device, processes_here(world))
     model = build_model(spec.model, shape, seed=spec.seed)
     check_memory(spec, shape, device, processes_here(world), model=model)
+    from archopt.transfer.contrastive import attach_projection
+    from archopt.transfer.setup import prepare_transfer
+
+    transfer = prepare_transfer(spec, model, world)  # model.init's weights, freezing
+    attach_projection(model, spec, shape)  # train.task contrastive: SimCLR's projection
     parts = setup.build_parts(spec, model, shape)
     ddp.check_world(world, spec.data.batch_size, len(data.train), parts.task)
     loader = Loader(data.train, spec.data.batch_size, shuffle=spec.data.shuffle, seed=spec.seed,
@@ -205,7 +213,8 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     optimizers, schedulers = setup.build_optimizers(spec, model, parts.task, steps_per_epoch,
                                                     total_steps)
     return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
-                    total_steps, monitor, augment, channels_last, optimizers, schedulers)
+                    total_steps, monitor, augment, channels_last, optimizers, schedulers,
+                    transfer)
 
 
 def finished(t: Trainer) -> bool:
@@ -231,6 +240,8 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
     scaler = torch.amp.GradScaler(p.device.type, enabled=dtype == torch.float16)
     callbacks = make_callbacks(spec, run_dir, p.monitor, quiet, progress, p.parts.task,
                                p.data.shape)
+    if p.transfer is not None:
+        callbacks[:0] = p.transfer.callbacks()  # freezing, before anything sees the epoch
     seed_everything(spec.seed + RANK_SEED * rank)  # dropout and noise differ between shards
     return Trainer(
         task=p.parts.task, model=model, net=net, loss_fn=p.parts.loss_fn.to(p.device),
@@ -400,24 +411,6 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
     return results.finite({"split": split, **result, "checkpoint": str(ckpt), **where,
                            "examples": len(chosen),
                            "eval_time_s": round(time.perf_counter() - start, 3)})
-
-
-def checkpoint_path(run_dir: Path, which: str) -> Path:
-    """``best.pt`` or ``last.pt`` of a run; ``headline``: the one metrics.json's figures come
-    from (a run without metrics.json, stopped early: best.pt if it has one)."""
-    if which not in ("headline", "best", "last"):
-        raise UserError("--checkpoint", f"'{which}' is not a checkpoint",
-                        "use headline, best or last")
-    best, last = run_dir / "checkpoints" / "best.pt", run_dir / "checkpoints" / "last.pt"
-    if which == "headline" and (run_dir / "metrics.json").is_file():
-        saved = json.loads((run_dir / "metrics.json").read_text())
-        which = (saved.get("headline") or {}).get("checkpoint", "headline")
-    if which == "best" and not best.is_file():
-        raise UserError(str(best), "this run has no best checkpoint (a GAN, or no epoch was "
-                        "scored)", "use --checkpoint last")
-    if which == "last" or (which == "headline" and not best.is_file()):
-        return last
-    return best
 
 
 def check_normalization(path: Path, now: dict[str, Any]) -> None:

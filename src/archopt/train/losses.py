@@ -17,7 +17,7 @@ from archopt.registry import LOSSES
 
 # which tasks each loss fits (checked before anything runs)
 LOSS_TASKS: dict[str, set[str]] = {
-    "cross_entropy": {"classification"},
+    "cross_entropy": {"classification", "contrastive", "prototypical"},  # over similarities
     "focal": {"classification"},
     "bce": {"classification", "reconstruction"},
     "mse": {"regression", "reconstruction"},
@@ -28,7 +28,8 @@ LOSS_TASKS: dict[str, set[str]] = {
 }
 
 DEFAULT_LOSS = {"classification": "cross_entropy", "regression": "mse",
-                "reconstruction": "mse", "generation": "gan_nonsaturating"}
+                "reconstruction": "mse", "generation": "gan_nonsaturating",
+                "contrastive": "cross_entropy", "prototypical": "cross_entropy"}
 
 
 def check_loss(name: str, task: str, where: str = "train.loss.name") -> None:
@@ -42,7 +43,7 @@ def check_loss(name: str, task: str, where: str = "train.loss.name") -> None:
                       "task)",
         "reconstruction": "the target is the input itself; '{n}' does not compare two tensors",
         "generation": "a GAN needs an adversarial loss; '{n}' is not one",
-    }[task].format(n=name)
+    }.get(task, "it is a cross-entropy over similarities").format(n=name)
     fits = sorted(n for n, tasks in LOSS_TASKS.items() if task in tasks)
     raise UserError(where, f"loss '{name}' does not fit the {task} task: {why}",
                     f"use {DEFAULT_LOSS[task]} (losses for {task}: {', '.join(fits)})")

@@ -25,7 +25,8 @@ METRIC_TASKS: dict[str, set[str]] = {}
 # metrics that are not one number (kept out of history.jsonl, written to metrics.json)
 NON_SCALAR = {"confusion_matrix"}
 DEFAULT_METRICS = {"classification": ["accuracy", "f1_macro"], "regression": ["mse", "mae", "r2"],
-                   "reconstruction": ["mse", "psnr"], "generation": []}
+                   "reconstruction": ["mse", "psnr"], "generation": [],
+                   "contrastive": [], "prototypical": []}
 _HIGHER_IS_BETTER = ("accuracy", "f1", "precision", "recall", "r2", "psnr")
 
 

@@ -39,10 +39,13 @@ def param_groups(model: nn.Module, weight_decay: float, decay_norm_and_bias: boo
 
 
 def build_optimizer(spec: OptimizerSpec, model: nn.Module, lr: float | None = None,
-                    where: str = "train.optimizer") -> torch.optim.Optimizer:
-    """The optimizer named in ``spec`` over ``model``'s parameters (``lr`` overrides spec.lr)."""
+                    where: str = "train.optimizer", groups: list[dict] | None = None
+                    ) -> torch.optim.Optimizer:
+    """The optimizer named in ``spec`` over ``model``'s parameters (``lr`` overrides spec.lr;
+    ``groups``, parameter groups with their own ``lr``, replace the default ones)."""
     own = {k: v for k, v in spec.params().items() if k not in COMMON and k != "discriminator_lr"}
-    groups = param_groups(model, spec.weight_decay, spec.decay_norm_and_bias)
+    if groups is None:
+        groups = param_groups(model, spec.weight_decay, spec.decay_norm_and_bias)
     return OPTIMIZERS.build({"name": spec.name, **own}, where, groups=groups,
                             lr=spec.lr if lr is None else lr)
 

@@ -150,7 +150,9 @@ class OneCycleConfig(SchedConfig):
 def onecycle(cfg: OneCycleConfig, optimizer, steps_per_epoch: int,
              total_steps: int) -> S.LRScheduler:
     """The 1cycle policy (Smith): warm up to ``max_lr`` then anneal far below the start."""
-    max_lr = cfg.max_lr or optimizer.param_groups[0]["lr"]
+    # one peak per parameter group, in the groups' own proportions (discriminative rates)
+    first = optimizer.param_groups[0]["lr"]
+    max_lr = [(cfg.max_lr or first) * g["lr"] / first for g in optimizer.param_groups]
     d = optimizer.defaults
     has_momentum = "betas" in d or d.get("momentum", 0) > 0
     return S.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total_steps,

@@ -153,7 +153,7 @@ class Parts:
 
 def build_parts(spec: Spec, model: nn.Module, shape: Any) -> Parts:
     """Task, loss and metrics, each checked against the others."""
-    task = build_task(spec.train.task, model, shape)
+    task = build_task(spec.train.task, model, shape, spec)
     loss = spec.train.loss.section() if spec.train.loss else {"name": task.default_loss}
     check_loss(loss["name"], task.name)
     num_classes = shape.num_outputs if shape.task == "classification" else None
@@ -175,7 +175,15 @@ def build_optimizers(spec: Spec, model: nn.Module, task: Task, steps_per_epoch: 
         opts = {"generator": build_optimizer(t.optimizer, model.generator),
                 "discriminator": build_optimizer(t.optimizer, model.discriminator, lr=d_lr)}
     else:
-        opts = {"main": build_optimizer(t.optimizer, model)}
+        groups = None
+        if t.transfer is not None:  # discriminative / layer-wise learning rates
+            from archopt.transfer.lr_groups import lr_groups, uses_groups
+
+            if uses_groups(t.transfer):
+                head = spec.model.init.head if spec.model.init is not None else "head"
+                groups = lr_groups(model, t.transfer, t.optimizer.lr, t.optimizer.weight_decay,
+                                   t.optimizer.decay_norm_and_bias, head)
+        opts = {"main": build_optimizer(t.optimizer, model, groups=groups)}
     scheds = {}
     for k, opt in opts.items():
         s = build_scheduler(t.scheduler, opt, steps_per_epoch, total_steps)

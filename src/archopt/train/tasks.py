@@ -133,14 +133,15 @@ def reconstruction(cfg: Any, **_: Any) -> Task:
     return ReconstructionTask()
 
 
-def build_task(name: str | None, model: nn.Module, shape: DataShape) -> Task:
-    """The task named in the spec, else ``model.task``, else the dataset's; checked."""
+def build_task(name: str | None, model: nn.Module, shape: DataShape, spec: Any = None) -> Task:
+    """The task named in the spec, else ``model.task``, else the dataset's; checked (``spec``:
+    the settings of tasks that have their own, such as contrastive)."""
     model_task = getattr(model, "task", None)
     if name and model_task and name != model_task:
         raise UserError("train.task", f"is {name} but the model is made for "
                         f"{model_task}", "leave train.task out to use the model's task")
     name = name or model_task or shape.task
-    task = TASKS.build({"name": name}, "train.task")
+    task = TASKS.build({"name": name}, "train.task", spec=spec, shape=shape)
     task.check(model, shape)
     return task
 
