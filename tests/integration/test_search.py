@@ -151,8 +151,9 @@ def test_activation_budget_throughput_objective_then_the_front_retrained(cli, wr
         "members"]
     first = out / "retrained" / f"{member['number']:04d}-seed0" / "metrics.json"
     stamp = first.stat().st_mtime_ns
-    code, again, err = cli("search", "retrain", out, "--epochs", "2", "--seeds", "2")
-    assert code == 0 and again.count("(reused)") == 2, err
+    code, again, err = cli("search", "retrain", out, "--epochs", "2", "--seeds", "2", "--json")
+    assert code == 0, err
+    assert [x["how"] for x in json.loads(again)["members"][0]["runs"]] == ["reused"] * 2
     assert first.stat().st_mtime_ns == stamp
     code, _, err = cli("search", "retrain", out, "--members", "7")
     assert code == 2 and "trial 7 is not on the front" in err

@@ -168,11 +168,13 @@ def retrain(args: argparse.Namespace) -> int:
         return f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if r["seeds"] > 1 else "")
 
     m = r["metric"]
+    plain = m.split("_", 1)[1] if m.startswith("val_") else m
     rows = [[x["number"], x.get("search_" + m), cell(x["val"]), cell(x["test"]), x["params"],
-             ", ".join(f"{Path(run['run_dir']).name} ({run['how']})" for run in x["runs"])]
-            for x in r["members"]]
+             ", ".join(f"seed {run['seed']}" for run in x["runs"])] for x in r["members"]]
     print_table(f"the front retrained ({r['seeds']} seed(s) each"
                 + (f", {r['epochs']} epochs" if r["epochs"] else "") + ")",
-                ["trial", f"search {m}", f"val {m}", f"test {m}", "params", "runs"], rows)
+                ["trial", f"search {m}", f"val {plain}", f"test {plain}", "params", "runs"],
+                rows, caption="val, test: mean ± std over the seeds; search: the trial's figure")
+    print(f"runs: {Path(r['summary_json']).parent}/NNNN-seedS")
     print(f"summary: {r['summary_json']}")
     return 0

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def retrain(study_dir: str | os.PathLike, *, epochs: int | None = None, seeds: i
         members: trial numbers of the front to train (default: the whole front).
         overrides: ``KEY=VALUE`` spec overrides, as ``archopt train --set``.
         out: where the runs go (default ``STUDY/retrained``).
-        quiet: no progress output.
+        quiet: no progress output (else one line per finished run; the runs train quietly).
         progress: ``auto``, ``bar`` or ``lines``.
 
     Raises:
@@ -63,11 +64,17 @@ def retrain(study_dir: str | os.PathLike, *, epochs: int | None = None, seeds: i
                                                                        list(overrides))]
     # 2) the runs: read back when finished, resumed when interrupted, else trained
     done: dict[int, list[dict[str, Any]]] = {}
-    for row, seed, spec in jobs:
+    for i, (row, seed, spec) in enumerate(jobs, 1):
         run = folder / f"{row['number']:04d}-seed{seed}"
-        metrics, how = _train(spec, run, quiet, progress)
+        t0 = time.perf_counter()
+        metrics, how = _train(spec, run, progress)
+        scores = _scores(metrics, metric)
         done.setdefault(row["number"], []).append(
-            {"seed": seed, "run_dir": str(run), "how": how, **_scores(metrics, metric)})
+            {"seed": seed, "run_dir": str(run), "how": how, **scores})
+        if not quiet:
+            print(f"[{i}/{len(jobs)}] trial {row['number']} seed {seed}: {how} in "
+                  f"{time.perf_counter() - t0:.1f} s, {metrics.get('epochs')} epochs, val "
+                  f"{_fmt(scores['val'])}, test {_fmt(scores['test'])} -> {run}", flush=True)
     result = {"study_dir": str(path), "metric": metric, "epochs": epochs, "seeds": seeds,
               "members": [_summary(row, done[row["number"]], metric) for row in rows]}
     folder.mkdir(parents=True, exist_ok=True)
@@ -122,7 +129,11 @@ def _specs(path: Path, row: dict[str, Any], epochs: int | None, seeds: int,
             for i in range(seeds)]
 
 
-def _train(spec: Any, run: Path, quiet: bool, progress: str) -> tuple[dict[str, Any], str]:
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def _train(spec: Any, run: Path, progress: str) -> tuple[dict[str, Any], str]:
     """metrics.json of ``run``: read back if finished with this spec, else trained."""
     from archopt.spec import load_spec
     from archopt.train import fit
@@ -134,12 +145,12 @@ def _train(spec: Any, run: Path, quiet: bool, progress: str) -> tuple[dict[str, 
                             "pass --out to retrain into a new folder")
         return json.loads((run / "metrics.json").read_text()), "reused"
     if (run / "checkpoints" / "last.pt").is_file():
-        fit(spec, resume=run, quiet=quiet, progress=progress)
+        fit(spec, resume=run, quiet=True, progress=progress)
         how = "resumed"
     else:
         if run.exists():  # killed before its first checkpoint: nothing to resume from
             shutil.rmtree(run)
-        fit(spec, out=run, quiet=quiet, progress=progress)
+        fit(spec, out=run, quiet=True, progress=progress)
         how = "trained"
     return json.loads((run / "metrics.json").read_text()), how
 
