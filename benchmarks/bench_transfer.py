@@ -3,8 +3,10 @@
     nice -n 10 .venv/bin/python benchmarks/bench_transfer.py [--quick] [--out DIR]
 
 1) SimCLR pretraining without labels on each dataset's whole training split (its CPU time);
-2) label-scarce transfer to all ten classes with 1, 5 and 10 labelled examples per class, several
-   seeds: from scratch, linear probe, fine-tuning, gradual unfreezing (``archopt transfer``);
+2) label-scarce transfer with 1, 5 and 10 labelled examples per class, several seeds: from
+   scratch, linear probe, fine-tuning, gradual unfreezing (``archopt transfer``): digits from
+   SimCLR to all ten classes; MNIST-1D from supervised pretraining on digits 0-4 to 5-9, and
+   from SimCLR to all ten;
 3) digits few-shot: 5-way 1-shot and 5-shot episodes on digits 5-9, by a prototypical network
    and a SimCLR encoder trained on the images of 0-4 only, and by the SimCLR encoder of 1)
    (every image, no labels), beside the raw pixels.
@@ -109,14 +111,25 @@ def main() -> None:
         report.append(f"digits SimCLR pretraining: {took:.0f} CPU-s\n\n"
                       + label_table(res, "digits, 10 classes"))
     if "mnist1d" in only:
+        # a) supervised pretraining on digits 0-4, transfer to 5-9
+        src, took = pretrain(EX / "mnist1d_pretrain.yaml", out / "mnist1d-pretrain",
+                             ["train.epochs=5"] if q else [])
+        down = load_spec(EX / "mnist1d_finetune.yaml", [f"model.init.from={src}"]
+                         + (["train.epochs=30"] if q else []))
+        res = compare_transfer(down, per_class=[1, 5, 10], seeds=seeds,
+                               out=out / "mnist1d-transfer-04")
+        report.append(f"MNIST-1D supervised pretraining on 0-4: {took:.0f} CPU-s\n\n"
+                      + label_table(res, "MNIST-1D, digits 5-9 (pretrained on 0-4)"))
+        # b) SimCLR on every training sequence without labels, transfer to all ten classes
         ssl, took = pretrain(EX / "mnist1d_simclr.yaml", out / "mnist1d-simclr",
                              ["train.epochs=5"] if q else [])
-        down = load_spec(EX / "mnist1d_finetune.yaml", [f"model.init.from={ssl}"]
+        down = load_spec(EX / "mnist1d_finetune.yaml", [f"model.init.from={ssl}",
+                                                        "data.classes=null"]
                          + (["train.epochs=30"] if q else []))
         res = compare_transfer(down, per_class=[1, 5, 10], seeds=seeds,
                                out=out / "mnist1d-transfer")
         report.append(f"MNIST-1D SimCLR pretraining: {took:.0f} CPU-s\n\n"
-                      + label_table(res, "MNIST-1D, 10 classes"))
+                      + label_table(res, "MNIST-1D, 10 classes (SimCLR, no labels)"))
     if "fewshot" in only:
         episodes = 100 if q else 600
         rows = []
