@@ -15,6 +15,8 @@ already make ``trials``, its trial steps aside untrained (``outcomes.step_aside`
 what first. This is exact when trials become visible in the order of their ids: SQLite and
 journal storages write one at a time; on PostgreSQL ids come from a sequence before the commit,
 so the processes ask in turn under an advisory lock (``archopt.tune.study.asking_in_turn``).
+Samplers ignore failed trials, but the grid sampler counts a surplus trial's point as visited:
+if a trial counted before it is later rejected by a budget, that grid point is not tried.
 
 **Retries.** A trial interrupted by a kill or Ctrl-C is failed and queued again with the same
 parameters (Optuna's ``RetryHeartbeatStaleTrialCallback``). With the study directory's own
