@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from machine import cpu_model  # noqa: E402
 
-MODES = {"batching": ["--max-batch", "64", "--max-wait-ms", "2"],
+MODES = {"batching": ["--max-batch", "64"],  # the server's defaults otherwise
+         "batching, wait 2 ms": ["--max-batch", "64", "--max-wait-ms", "2"],
          "no batching": ["--max-batch", "1", "--max-wait-ms", "0"]}
 
 
@@ -205,6 +206,8 @@ def main() -> None:
     p.add_argument("--soak", type=float, default=120.0, help="soak seconds (0: none)")
     p.add_argument("--soak-clients", type=int, default=32)
     p.add_argument("--json", metavar="FILE", help="also write every measurement here")
+    p.add_argument("--modes", nargs="*", choices=list(MODES), default=["batching", "no batching"],
+                   help="servers to compare (default: the defaults, and no batching)")
     args = p.parse_args()
     meta = json.loads((Path(args.artifact) / "metadata.json").read_text())
     from archopt.data.load import build_raw
@@ -216,7 +219,7 @@ def main() -> None:
     test = build_raw(load_spec(run_dir / "spec.yaml").data).test
     bodies = [json.dumps({"inputs": x.tolist()}).encode() for x in test.x[:200].numpy()]
     uptime = [os.getloadavg()[0]]
-    servers = {mode: start(args.artifact, flags) for mode, flags in MODES.items()}
+    servers = {mode: start(args.artifact, MODES[mode]) for mode in args.modes}
     results: dict[tuple[int, str], list[dict]] = {}
     soak = None
     pool = mp.get_context("spawn").Pool(args.procs)
@@ -234,7 +237,7 @@ def main() -> None:
                                           for k, v in r.items()}, file=sys.stderr, flush=True)
         uptime.append(os.getloadavg()[0])
         if args.soak > 0:
-            soak = run_soak(pool, args, servers["batching"], bodies)
+            soak = run_soak(pool, args, servers[args.modes[0]], bodies)
             uptime.append(os.getloadavg()[0])
     finally:
         pool.terminate()
@@ -290,18 +293,18 @@ def report(args: argparse.Namespace, meta: dict, results: dict, soak: dict | Non
           f"{args.duration:g} s per measurement after {args.warmup:g} s of load not counted, "
           f"{args.rounds} interleaved rounds: medians (min-max)\n")
     print("| clients | mode | requests/s | p50 ms | p99 ms | errors | mean batch | server CPU "
-          "ms/req | server CPU share | client CPU ms/req | batching / none (req/s) |")
+          "ms/req | server CPU share | client CPU ms/req | / no batching (req/s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for clients in args.clients:
         rps = {}
-        for mode in MODES:
+        for mode in args.modes:
             rs = results[(clients, mode)]
             rps[mode] = statistics.median(r["rps"] for r in rs)
             errors = sum(r["errors"] for r in rs) + sum(not r["alive"] for r in rs)
             ratio = ""
-            if mode == "no batching":
+            if mode != "no batching" and "no batching" in args.modes:
                 per_round = [a["rps"] / b["rps"] for a, b in
-                             zip(results[(clients, "batching")], rs) if b["rps"]]
+                             zip(rs, results[(clients, "no batching")]) if b["rps"]]
                 ratio = spread(per_round, "{:.2f}") + "x" if per_round else "-"
             print(f"| {clients} | {mode} | {spread([r['rps'] for r in rs], '{:.0f}')} | "
                   f"{spread([r['p50'] for r in rs], '{:.1f}')} | "
@@ -312,7 +315,7 @@ def report(args: argparse.Namespace, meta: dict, results: dict, soak: dict | Non
                   f"{statistics.median(r['client_cpu_ms_per_req'] for r in rs):.2f} | {ratio} |")
     if soak:
         rss = soak["rss_mib"]
-        print(f"\nsoak: {soak['seconds']:g} s at {soak['clients']} clients with batching: "
+        print(f"\nsoak: {soak['seconds']:g} s at {soak['clients']} clients, {args.modes[0]}: "
               f"{soak['n']} requests, {soak['errors']} errors, server alive: {soak['alive']}, "
               f"{soak['rps']:.0f} requests/s; server RSS first {rss[0]:.1f} MiB, last "
               f"{rss[-1]:.1f} MiB, min {min(rss):.1f}, max {max(rss):.1f} ({len(rss)} samples, "

@@ -10,6 +10,7 @@ The Python API mirrors the CLI::
     archopt.tune("examples/tune/mnist1d_cnn.yaml")  # a hyperparameter study (tune: section)
     archopt.show_study("studies/...")      # a study's best trial, front and ranking
     archopt.search("examples/search/mnist1d_latency.yaml")  # architecture search (search:)
+    archopt.explain("runs/...")            # attributions of a run, checked (explain.json)
 
 Names are imported on first use, so ``import archopt`` stays cheap.
 """
@@ -45,6 +46,7 @@ _API = {
     "compress": "archopt.compress",
     "export": "archopt.export",
     "serve": "archopt.serve",
+    "explain": "archopt.explain",
     "compare_transfer": "archopt.transfer.compare",
     "fewshot": "archopt.transfer.fewshot",
 }

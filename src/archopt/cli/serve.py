@@ -24,8 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="onnxruntime (default for ONNX and runs) or torch")
     p.add_argument("--max-batch", type=int, default=64, metavar="N",
                    help="most examples per model call; 1 turns batching off (default 64)")
-    p.add_argument("--max-wait-ms", type=float, default=2.0, metavar="T",
-                   help="how long a batch waits for more requests (default 2)")
+    p.add_argument("--max-wait-ms", type=float, default=0.0, metavar="T",
+                   help="how long a batch waits for more requests (default 0: a batch takes "
+                        "the requests that queued while the model was busy)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="server processes (default 1)")
     p.add_argument("--max-queue", type=int, default=256, metavar="N",

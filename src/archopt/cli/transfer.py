@@ -3,7 +3,7 @@ gradual unfreezing, at several labelled examples per class and seeds; one table 
 accuracy (mean ± std over seeds). Every cell is an ordinary run; killed, it runs again from
 where it stopped.
 
-  archopt transfer examples/transfer/digits_finetune.yaml --from runs/digits-simclr/...
+  archopt transfer examples/transfer/digits_probe.yaml --from runs/digits-simclr
   archopt transfer SPEC --per-class 1,5,10 --seeds 0,1,2 --recipes probe,finetune
   archopt transfer SPEC --out runs/my-transfer --json
 

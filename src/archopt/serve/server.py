@@ -70,7 +70,7 @@ def drain_on_signals(state: dict[str, Any]) -> None:
 
 
 def serve(target: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
-          backend: str | None = None, max_batch: int = 64, max_wait_ms: float = 2.0,
+          backend: str | None = None, max_batch: int = 64, max_wait_ms: float = 0.0,
           workers: int = 1, max_queue: int = 256, max_examples: int = 1024,
           max_body_mb: float = 16.0, threads: int | None = None, quiet: bool = False) -> int:
     """Serve an artifact folder or a run directory over HTTP; returns when stopped.
@@ -81,7 +81,7 @@ def serve(target: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000,
         port: the TCP port.
         backend: ``onnxruntime`` (default for ONNX and runs) or ``torch``.
         max_batch: most examples per model call; 1 turns micro-batching off.
-        max_wait_ms: how long a batch waits for more requests.
+        max_wait_ms: how long a batch waits for more requests (0: it takes those queued).
         workers: uvicorn worker processes.
         max_queue: requests waiting before the server answers 503.
         max_examples: examples in one request before it answers 413.

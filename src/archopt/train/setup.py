@@ -62,10 +62,16 @@ def set_threads(threads: int | None, world_size: int) -> None:
     torch.set_num_threads(threads or default_threads(world_size))
 
 
+# optional fields added after runs already existed: unset, they leave the hash as it was, so a
+# run started before them still resumes
+ADDED_UNSET = {"model.init", "data.classes", "data.per_class", "train.transfer",
+               "train.contrastive", "train.episodes", "fewshot"}
+
+
 def spec_hash(spec: Spec) -> str:
     """A hash of what a resumed run must not change (all but ``RESUMABLE``)."""
     flat = {k: v for k, v in flatten(spec.model_dump(mode="json")).items()
-            if k not in RESUMABLE}
+            if k not in RESUMABLE and not (v is None and k in ADDED_UNSET)}
     return hashlib.sha256(json.dumps(flat, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -165,8 +165,14 @@ class Trainer:
             "spec_hash": self.spec_hash, "first_loss": self.first_loss,
             # the spec's learning rates: a resume with another train.optimizer.lr rescales
             "base_lrs": {k: float(o.defaults["lr"]) for k, o in self.optimizers.items()},
-            **self.rank_state(),
+            **self.rank_state(), **self.structure(),
         }
+
+    def structure(self) -> dict[str, Any]:
+        """The layer widths of a model started from a pruned run (``model.init``), which a
+        rebuild from the spec needs (``models.structure.rebuild``); else nothing."""
+        s = getattr(self.model, "init_structure", None)
+        return {"structure": s} if s else {}
 
     def rank_state(self) -> dict[str, Any]:
         """What differs between ranks: RNGs, the epoch's partial sums, the thread count."""
@@ -227,7 +233,8 @@ class Trainer:
         if self.is_main and self.run_dir is not None:
             save_checkpoint(self.run_dir / "checkpoints" / "best.pt",
                             {"model": weights, "epoch": epoch, "global_step": step,
-                             "monitor": monitor, "value": value, "spec_hash": self.spec_hash},
+                             "monitor": monitor, "value": value, "spec_hash": self.spec_hash,
+                             **self.structure()},
                             background=True)
 
 

@@ -32,8 +32,8 @@ from archopt.train.tasks import Task
 DEFAULT_VIEWS = {
     "image": [{"name": "random_shift", "max": 1}, {"name": "cutout", "size": 3},
               {"name": "scale", "min": 0.7, "max": 1.3}, {"name": "gaussian_noise", "std": 0.2}],
-    "sequence": [{"name": "random_shift", "max": 4}, {"name": "time_mask", "max_width": 6},
-                 {"name": "scale", "min": 0.7, "max": 1.3}, {"name": "gaussian_noise", "std": 0.2}],
+    # sequences: masking and scaling made MNIST-1D's views worse than none (benchmarks/RESULTS.md)
+    "sequence": [{"name": "random_shift", "max": 2}, {"name": "gaussian_noise", "std": 0.1}],
     "tabular": [{"name": "gaussian_noise", "std": 0.3}, {"name": "scale", "min": 0.8, "max": 1.2}],
 }
 

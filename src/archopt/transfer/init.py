@@ -9,13 +9,16 @@ The source run's model is rebuilt from its own directory (spec, data shape, chec
 - any other tensor whose shape differs is an error naming the layer and both shapes (with
   ``strict: false`` it keeps its fresh initialization and is listed as skipped);
 - an autoencoder's ``encoder`` is the backbone: its ``encoder.*`` tensors load into
-  ``features.*`` (a classifier whose features are built like the encoder).
+  ``features.*`` (a classifier whose features are built like the encoder);
+- a pruned run (``archopt compress``) lends its layer widths too (``adopt_widths``): the new
+  model is resized to them, and its checkpoints carry the structure so they rebuild.
 
 The report (``init.json`` in the new run) lists what was loaded, newly initialized and skipped.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -53,7 +56,8 @@ def source_state(init: InitSpec) -> tuple[dict[str, torch.Tensor], dict[str, Any
                         "start from", "point to the run it was quantized from")
     model = rebuild(spec, shape, state)
     facts = {"from": str(path), "checkpoint": str(ckpt), "model": spec.model.name,
-             "outputs": shape.num_outputs, "task": getattr(model, "task", shape.task)}
+             "outputs": shape.num_outputs, "task": getattr(model, "task", shape.task),
+             "structure": state.get("structure")}
     sd = model.state_dict()
     if hasattr(model, "encoder") and not hasattr(model, "features"):  # an autoencoder
         sd = {"features." + k[len("encoder."):]: v for k, v in sd.items()
@@ -79,7 +83,7 @@ def is_head(key: str, head: str) -> bool:
     return key == head or key.startswith(head + ".")
 
 
-def load_init(model: nn.Module, init: InitSpec) -> dict[str, Any]:
+def load_init(model: nn.Module, init: InitSpec, seed: int = 0) -> dict[str, Any]:
     """Load ``init``'s run into ``model`` (in place); returns the load report.
 
     Raises:
@@ -89,6 +93,10 @@ def load_init(model: nn.Module, init: InitSpec) -> dict[str, Any]:
     """
     check_head(model, init.head)
     src, facts = source_state(init)
+    structure = facts.pop("structure", None)
+    if structure and structure.get("kind") == "pruned" and init.strict:
+        adopt_widths(model, structure, init.head, seed)  # a pruned run: its widths, its weights
+        facts["pruned"] = True
     own = model.state_dict()
     loaded, new, skipped, reasons = [], [], [], {}
     for key, mine in own.items():
@@ -132,6 +140,36 @@ def load_init(model: nn.Module, init: InitSpec) -> dict[str, Any]:
             "head": head_note}
 
 
+def adopt_widths(model: nn.Module, structure: dict[str, Any], head: str, seed: int) -> None:
+    """Resize ``model`` to a pruned run's layer widths (``archopt compress``), keeping its own
+    number of outputs; the resized head is initialized afresh (seeded) and ``model.
+    init_structure`` records the widths, so the new run's checkpoints rebuild like a pruned
+    run's (``models.structure.rebuild``)."""
+    from archopt.models.structure import apply, capture
+
+    fresh = copy.deepcopy(model)
+    out_layer = [n for n, m in model.named_modules()
+                 if is_head(n, head) and isinstance(m, nn.Linear)][-1:]
+    mine = model.state_dict()
+    shapes = {}
+    for key, dims in structure.get("shapes", {}).items():
+        if key not in mine:
+            continue
+        if out_layer and key.rpartition(".")[0] == out_layer[0]:
+            dims = [mine[key].shape[0], *dims[1:]]  # this data's outputs
+        shapes[key] = dims
+    attrs = {name: {k: v for k, v in a.items()
+                    if not (out_layer and name == out_layer[0] and k == "out_features")}
+             for name, a in structure.get("attributes", {}).items()}
+    apply(model, {"attributes": attrs, "shapes": shapes})
+    with torch.random.fork_rng():
+        torch.manual_seed(seed + 31)
+        for name, m in model.named_modules():  # the resized head: fresh, not empty, weights
+            if is_head(name, head) and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+    model.init_structure = capture(model, fresh)
+
+
 def _few(sd: dict[str, Any], n: int = 3) -> str:
     keys = list(sd)
     return ", ".join(keys[:n]) + (f" and {len(keys) - n} more" if len(keys) > n else "")
@@ -151,6 +189,7 @@ def summary(report: dict[str, Any]) -> str:
     """Two lines for the terminal: what was loaded, new and skipped."""
     lines = [f"init: {len(report['loaded'])} tensors loaded from {report['checkpoint']}"
              + (f" ({report['renamed']})" if report.get("renamed") else "")
+             + (" at the pruned run's layer widths" if report.get("pruned") else "")
              + f"; head {report['head']}"]
     if report["new"] or report["skipped"]:
         lines.append(f"init: new {_few(dict.fromkeys(report['new']), 4) or 'none'}; skipped "

@@ -48,7 +48,7 @@ def prepare_transfer(spec: Spec, model: nn.Module, world: int = 1) -> Transfer |
     if init is not None:
         from archopt.transfer.init import load_init
 
-        report = load_init(model, init)
+        report = load_init(model, init, spec.seed)
     head = init.head if init is not None else "head"
     schedule = None
     if t is not None and (t.freeze or t.unfreeze or t.gradual):

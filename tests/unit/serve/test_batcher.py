@@ -39,6 +39,36 @@ def test_concurrent_requests_share_model_calls() -> None:
     assert sum(sizes) == 20 and len(sizes) < 20 and max(sizes) > 1
 
 
+def test_without_a_wait_requests_queued_while_the_model_runs_share_the_next_call() -> None:
+    """The default (max_wait_ms=0): a lone request runs at once; the ones that arrive while the
+    model is busy with it go together in the next call."""
+    started, gate, sizes = threading.Event(), threading.Event(), []
+
+    def gated(x, lengths=None):
+        started.set()
+        gate.wait(5)
+        return x * 2
+
+    async def go():
+        b = MicroBatcher(gated, max_batch=64, on_batch=sizes.append)
+        assert b.max_wait == 0.0
+        b.start()
+        try:
+            first = asyncio.ensure_future(b.submit(np.ones((1, 3), np.float32)))
+            await asyncio.to_thread(started.wait, 5)  # the model is busy with the first alone
+            rest = [asyncio.ensure_future(b.submit(np.full((1, 3), i, np.float32)))
+                    for i in range(7)]
+            await asyncio.sleep(0.05)
+            gate.set()
+            outs = await asyncio.gather(first, *rest)
+            assert [float(o[0, 0]) for o in outs] == [2.0] + [2.0 * i for i in range(7)]
+        finally:
+            await b.stop()
+
+    run(go())
+    assert sizes == [1, 7]
+
+
 def test_max_batch_bounds_a_call_and_one_turns_batching_off() -> None:
     sizes = []
     run(many(MicroBatcher(double, max_batch=5, max_wait_ms=20, on_batch=sizes.append),

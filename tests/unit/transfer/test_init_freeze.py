@@ -5,6 +5,7 @@ kill-and-resume, and the three bad inputs of issue 20 are clear errors."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -184,3 +185,27 @@ def test_bad_inputs_exit_2_from_the_cli(source, write_spec, cli):
                                         "init": {"from": str(source)}}).model_dump(mode="json")
     code, _, err = cli("train", write_spec(d), "--out", str(source.parent / "c"))
     assert code == 2 and "model.init.from: " in err and "Traceback" not in err
+
+
+def test_init_from_a_pruned_run_takes_its_widths_and_the_new_run_reloads(source, tmp_path):
+    pytest.importorskip("torch_pruning")
+    from archopt.compress import compress
+    from archopt.train import evaluate
+
+    d = spec(tmp_path, "src", data={"name": "digits", "batch_size": 64, "val_split": 0.0,
+                                    "classes": [0, 1, 2, 3, 4]}).model_dump(mode="json")
+    d["compress"] = {"steps": [{"name": "prune", "ratio": 0.5}], "repeats": 1,
+                     "batch_size": 8}
+    report = compress(d, source=str(source), out=tmp_path / "cmp", quiet=True)
+    pruned = Path(report["steps"][0]["run_dir"])
+    src = torch.load(pruned / "checkpoints" / "best.pt", weights_only=True)
+    assert src["model"]["features.1.linear.weight"].shape[0] < 32
+    s = spec(tmp_path, "dst", model={**MLP, "init": {"from": str(pruned)}},
+             train={"epochs": 1, "transfer": {"freeze": ["backbone"]}, "threads": 1})
+    fit(s, out=tmp_path / "dst", quiet=True)
+    after = weights(tmp_path / "dst")
+    for k, v in src["model"].items():
+        if not k.startswith("head."):
+            assert torch.equal(after[k], v), k
+    assert after["head.weight"].shape == (10, src["model"]["head.weight"].shape[1])
+    assert evaluate(tmp_path / "dst")["accuracy"] > 0.1  # rebuilt at the pruned widths

@@ -210,6 +210,10 @@ def run_page(run_dir: str | os.PathLike, with_model: bool = True) -> h.Page:
         page.add("Classification", classification_section(metrics))
     if with_model and (path / "data_shape.json").is_file():
         model_sections(page, path, task)
+    if (path / "explain" / "explain.json").is_file():
+        from archopt.report.pages.explanation import explanation_section
+
+        page.add("Explanations", explanation_section(path / "explain"))
     page.add("Spec", h.note("The resolved spec: `archopt train` on this file repeats the run."),
              h.code(spec_text))
     page.add("Files", files_section(path))
