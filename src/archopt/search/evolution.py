@@ -139,8 +139,12 @@ class RegularizedEvolutionSampler(BaseSampler):
         """The trial's place in an uninterrupted study: its number less the retries (of trials
         a kill interrupted) and the surplus trials (asked for beyond the wanted count by
         processes sharing a study, never run: archopt's ``surplus`` user attribute) before it,
-        so a killed and resumed study draws what an uninterrupted one draws."""
+        so a killed and resumed study draws what an uninterrupted one draws. A retry takes its
+        original's place: a trial killed before all its parameters were drawn gets the missing
+        ones from the same draws."""
         trials = study._get_trials(deepcopy=False, use_cache=True)
+        if number < len(trials) and trials[number].number == number:
+            number = trials[number].system_attrs.get("failed_trial", number)
         return number - sum(1 for t in trials[:number]
                             if "failed_trial" in t.system_attrs or t.user_attrs.get("surplus"))
 
