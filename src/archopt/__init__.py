@@ -40,6 +40,7 @@ _API = {
     "show_study": "archopt.tune",
     "search": "archopt.search",
     "show_search": "archopt.search.study",
+    "retrain_front": "archopt.search.retrain",
     "report": "archopt.report",
     "list_runs": "archopt.run_index",
     "compare_runs": "archopt.run_compare",
