@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $@
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev,tensorboard,tune,search,bench,compress,export,serve]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,tensorboard,tune,search,bench,compress,export,serve,explain,robust]'
 	touch $@
 
 install: $(STAMP)

@@ -10,6 +10,8 @@ The Python API mirrors the CLI::
     archopt.tune("examples/tune/mnist1d_cnn.yaml")  # a hyperparameter study (tune: section)
     archopt.show_study("studies/...")      # a study's best trial, front and ranking
     archopt.search("examples/search/mnist1d_latency.yaml")  # architecture search (search:)
+    archopt.explain("runs/...")            # attributions of a run, checked (explain.json)
+    archopt.robustness("runs/digits-cnn/...")  # accuracy under noise and attacks, raw units
 
 Names are imported on first use, so ``import archopt`` stays cheap.
 """
@@ -38,14 +40,17 @@ _API = {
     "show_study": "archopt.tune",
     "search": "archopt.search",
     "show_search": "archopt.search.study",
+    "retrain_front": "archopt.search.retrain",
     "report": "archopt.report",
     "list_runs": "archopt.run_index",
     "compare_runs": "archopt.run_compare",
     "compress": "archopt.compress",
     "export": "archopt.export",
     "serve": "archopt.serve",
+    "explain": "archopt.explain",
     "compare_transfer": "archopt.transfer.compare",
     "fewshot": "archopt.transfer.fewshot",
+    "robustness": "archopt.robust",
 }
 
 __all__ = sorted(_API)

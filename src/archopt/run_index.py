@@ -186,7 +186,8 @@ def run_row(path: Path, kind: str = "run") -> dict[str, Any]:
             "epochs": epochs, "time_s": time_s, "path": str(path)}
 
 
-COSTS = ("params", "flops", "latency_ms", "train_time_s")
+COSTS = ("params", "flops", "latency_ms", "train_time_s", "peak_activation_bytes",
+         "batch_latency_ms", "throughput")
 FINISHED_TRIALS = ("COMPLETE", "PRUNED", "FAIL")
 
 

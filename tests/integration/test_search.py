@@ -66,6 +66,20 @@ def test_search_rejects_before_training_caches_latency_and_writes_the_front(
         assert r["state"] == "REJECTED" and "rejected before training" in r["reason"]
         assert not (out / r["run_dir"] / "spec.yaml").exists()
     assert all(r["state"] == "COMPLETE" for r in small)
+    # 6 complete trials from at most 2 candidates within the budget ([4] x 2 learning rates):
+    # each trained once, the others reused its values (a repeat: not trained again, off the front)
+    trained = [r for r in small if not r["reason"]]
+    again = [r for r in small if r["reason"]]
+    distinct = {(r["model.channels"], r["train.optimizer.lr"]) for r in small}
+    assert len(distinct) <= 2 and len(again) >= 4
+    assert sorted((r["model.channels"], r["train.optimizer.lr"]) for r in trained) == sorted(
+        distinct)
+    for r in again:
+        same = next(t for t in trained if (t["model.channels"], t["train.optimizer.lr"]) ==
+                    (r["model.channels"], r["train.optimizer.lr"]))
+        assert r["reason"] == f"a repeat of trial {same['number']}: not trained again"
+        assert r["val_accuracy"] == same["val_accuracy"] and r["run_dir"] == same["run_dir"]
+        assert not (out / f"trials/{int(r['number']):04d}").exists()
     # the pre-screen queued the 2 best-scored candidates that fit the budget: trials 0 and 1
     assert [r["model.channels"] for r in table[:2]] == ["[4]", "[4]"]
     # each architecture timed once: 2 measurements, the other trials read the cache
@@ -75,6 +89,7 @@ def test_search_rejects_before_training_caches_latency_and_writes_the_front(
     assert all(c["latency_spread"] >= 0 and c["throughput"] > 0 for c in costs)
     front = json.loads((out / "front.json").read_text())
     assert front["front"] and all(f["params"] <= 1000 for f in front["front"])
+    assert {f["number"] for f in front["front"]} <= {int(r["number"]) for r in trained}
     assert all(f["latency_ms_again"] > 0 for f in front["front"])
     best = max(front["front"], key=lambda f: f["val_accuracy"])
     assert (out / "plots" / "pareto.png").stat().st_size > 1000
@@ -83,6 +98,65 @@ def test_search_rejects_before_training_caches_latency_and_writes_the_front(
     assert str(best["number"]) in (out / "best.yaml").read_text().splitlines()[1]
     code, shown, _ = cli("search", "show", out, "--json")
     assert code == 0 and json.loads(shown)["front"] == front["front"]
+
+
+@pytest.mark.slow
+def test_activation_budget_throughput_objective_then_the_front_retrained(cli, write_spec,
+                                                                        tmp_path):
+    """A budget on peak activation bytes rejects before training; samples/s at the throughput
+    batch is an objective (maximized) whose value is the measured cost. Then `search retrain`
+    trains the front again (more epochs, two seeds) as ordinary runs, and run again it reads
+    the finished runs back instead of training them twice."""
+    spec = {**BASE, "search": {
+        # peak activation per example: [4] 2,048 bytes, [16, 16] 8,192 bytes
+        "space": {"model.channels": {"choice": [[4], [16, 16]]}},
+        "objectives": {"val_accuracy": "max", "throughput": "max"},
+        "constraints": {"peak_activation_bytes": {"max": 4096}},
+        "latency": {**FAST, "remeasure_front": False}, "sampler": {"name": "grid"}}}
+    out = tmp_path / "study"
+    code, stdout, err = cli("search", write_spec(spec), "--out", out, "--progress", "lines",
+                            "--no-plots")
+    assert code == 0, err
+    table = rows(out)
+    for r in table:
+        costs = load(out).trials[int(r["number"])].user_attrs["costs"]
+        if json.loads(r["model.channels"]) == [16, 16]:
+            assert r["state"] == "REJECTED"
+            assert "peak_activation_bytes 8,192 > max 4,096" in r["reason"]
+            assert not (out / r["run_dir"] / "spec.yaml").exists()
+        else:
+            assert r["state"] == "COMPLETE" and costs["peak_activation_bytes"] == 2048
+            assert float(r["throughput"]) == costs["throughput"] > 0
+    assert sorted(r["state"] for r in table) == ["COMPLETE", "REJECTED"]  # the grid, once
+    front = json.loads((out / "front.json").read_text())
+    assert [f["throughput"] for f in front["front"]] and "throughput" in stdout
+    assert load(out).directions[1].name == "MAXIMIZE"
+    # the front retrained: 2 epochs (the search trained 1), seeds 0 and 1, ordinary runs
+    (member,) = front["front"]
+    code, shown, err = cli("search", "retrain", out, "--epochs", "2", "--seeds", "2", "--json")
+    assert code == 0, err
+    r = json.loads(shown)
+    (m,) = r["members"]
+    assert m["number"] == member["number"] and [x["seed"] for x in m["runs"]] == [0, 1]
+    vals = []
+    for x in m["runs"]:
+        run = Path(x["run_dir"])
+        assert run.parent == out / "retrained" and x["how"] == "trained"
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["epochs"] == 2 and load_spec(run / "spec.yaml").seed == x["seed"]
+        assert x["val"] == metrics["val"]["accuracy"] and x["test"] == metrics["test"]["accuracy"]
+        vals.append(x["val"])
+    assert m["val"]["mean"] == pytest.approx(sum(vals) / 2, abs=1e-6)
+    assert json.loads((out / "retrained" / "retrained.json").read_text())["members"] == r[
+        "members"]
+    first = out / "retrained" / f"{member['number']:04d}-seed0" / "metrics.json"
+    stamp = first.stat().st_mtime_ns
+    code, again, err = cli("search", "retrain", out, "--epochs", "2", "--seeds", "2", "--json")
+    assert code == 0, err
+    assert [x["how"] for x in json.loads(again)["members"][0]["runs"]] == ["reused"] * 2
+    assert first.stat().st_mtime_ns == stamp
+    code, _, err = cli("search", "retrain", out, "--members", "7")
+    assert code == 2 and "trial 7 is not on the front" in err
 
 
 def _complete(study_dir: Path) -> list[tuple]:

@@ -32,6 +32,15 @@ def search_spec(**section) -> dict:
     (search_spec(sampler={"name": "evolution", "population": 4}),
      "search.sampler.population", "population_size"),
     ({**BASE, "tune": {"space": SPACE}, "search": {"space": SPACE}}, "error:", "not both"),
+    (search_spec(constraints={"peak_activation": {"max": 1}}),
+     "search.constraints.peak_activation", "peak_activation_bytes"),
+    # the throughput batch's costs with no throughput batch to time
+    (search_spec(objectives={"val_accuracy": "max", "throughput": "max"},
+                 latency={"throughput_batch": None}), "search.objectives.throughput",
+     "throughput_batch"),
+    (search_spec(constraints={"batch_latency_ms": {"max": 1}},
+                 latency={"throughput_batch": None}), "search.constraints.batch_latency_ms",
+     "throughput_batch"),
     # every candidate is a 1-D conv over 8x8 images: none builds
     ({**BASE, "search": {"space": {"model.dims": {"choice": [1]}, **SPACE}}},
      "error: search.space:", "none of"),
@@ -47,3 +56,11 @@ def test_bad_search_spec_exits_2_naming_the_field(cli, write_spec, tmp_path, spe
 def test_tune_refuses_a_search_spec(cli, write_spec, tmp_path):
     code, _, err = cli("tune", write_spec(search_spec()), "--out", tmp_path / "s")
     assert code == 2 and "archopt search" in err, err
+
+
+def test_tune_refuses_the_costs_only_a_search_measures(cli, write_spec, tmp_path):
+    spec = {**BASE, "tune": {"space": {"train.optimizer.lr": {"float": [0.001, 0.1]}},
+                             "constraints": {"peak_activation_bytes": {"max": 4096}}}}
+    code, _, err = cli("tune", write_spec(spec), "--out", tmp_path / "s")
+    assert code == 2 and "tune.constraints.peak_activation_bytes" in err, err
+    assert "archopt search" in err and not (tmp_path / "s").exists()

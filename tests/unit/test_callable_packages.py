@@ -6,8 +6,8 @@ import sys
 CODE = """
 import archopt
 import archopt.compress.pipeline, archopt.export.metadata, archopt.report.build
-import archopt.serve.app, archopt.tune.engine, archopt.search.study
-for name in ["compress", "export", "report", "serve", "tune", "search"]:
+import archopt.serve.app, archopt.tune.engine, archopt.search.study, archopt.explain.api
+for name in ["compress", "export", "report", "serve", "tune", "search", "explain"]:
     assert callable(getattr(archopt, name)), name
 archopt.tune.engine.tune = lambda *a, **k: ("forwarded", a, k)
 print(archopt.tune("spec", out="d"))

@@ -28,10 +28,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("archopt.cli.demo", "train the MNIST-1D paper models and compare with the paper"),
     "runs": ("archopt.cli.runs", "list runs, studies and compressions, or compare runs"),
     "report": ("archopt.cli.report", "one self-contained HTML page for a run, study or several"),
+    "explain": ("archopt.cli.explain", "attributions of a run's predictions (IG, SHAP, LIME, "
+                "Grad-CAM, ...), checked"),
     "transfer": ("archopt.cli.transfer", "label-scarce transfer from a pretrained run: scratch, "
                  "linear probe, fine-tune, gradual unfreezing"),
     "fewshot": ("archopt.cli.fewshot", "N-way K-shot accuracy on held-out classes (nearest "
                 "prototype, mean and 95%% interval)"),
+    "robustness": ("archopt.cli.robustness", "accuracy under noise, corruptions and adversarial "
+                   "attacks, in raw input units"),
 }
 
 

@@ -5,7 +5,8 @@ spec's ``search:`` section, on the tuning engine (same study directory as `archo
   archopt search SPEC --trials 40 --workers 2 --out studies/arch
   archopt search SPEC --reference gallery=runs/mnist1d-cnn/... a trained run beside the front
   archopt search --resume studies/arch                         continue after a kill or Ctrl-C
-  archopt search show studies/arch [--json]                    the front again
+  archopt search show studies/arch [--json] [--storage URL]    the front again
+  archopt search retrain studies/arch --epochs 60 --seeds 3     the front trained fully
 
 Each candidate's costs are measured before it trains (latency on this machine, cached per
 architecture); a budget rejects a candidate untrained. At the end the front's members are timed
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -26,19 +28,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_study_arguments(p, "search", "search")
     p.add_argument("--reference", action="append", default=[], metavar="[LABEL=]RUN_DIR",
                    help="a trained run to show beside the front (repeatable)")
+    g = p.add_argument_group("retrain DIR: the front's architectures trained again, as runs")
+    g.add_argument("--epochs", type=int, metavar="N", help="train.epochs of the new runs")
+    g.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="runs per member: the trial's seed and the K-1 next (default 1)")
+    g.add_argument("--members", metavar="N,M", help="trial numbers of the front (default: all)")
 
 
 def run(args: argparse.Namespace) -> int:
     from archopt.errors import UserError
 
-    if args.spec == "show":
+    if args.spec in ("show", "retrain"):
         if not args.study_dir:
-            raise UserError("archopt search show", "needs a study directory",
-                            "example: archopt search show studies/arch")
-        return show(args)
+            raise UserError(f"archopt search {args.spec}", "needs a study directory",
+                            f"example: archopt search {args.spec} studies/arch")
+        return show(args) if args.spec == "show" else retrain(args)
     if args.study_dir:
         raise UserError(f"archopt search {args.spec} {args.study_dir}", "takes one SPEC",
-                        "did you mean `archopt search show DIR`?")
+                        "did you mean `archopt search show DIR` or `retrain DIR`?")
     if args.trials is not None and args.trials < 1:
         raise UserError("--trials", "must be at least 1")
     from archopt.search import search
@@ -124,7 +131,7 @@ def show(args: argparse.Namespace) -> int:
     from archopt.cli.output import print_json
     from archopt.search import show as show_search
 
-    s = show_search(args.study_dir)
+    s = show_search(args.study_dir, storage=args.storage)
     if args.json:
         print_json(s)
         return 0
@@ -133,4 +140,41 @@ def show(args: argparse.Namespace) -> int:
     print_front(s, list(s["objectives"]))
     if s.get("best_yaml"):
         print(f"best spec: {s['best_yaml']}")
+    return 0
+
+
+def retrain(args: argparse.Namespace) -> int:
+    from archopt.errors import UserError
+    from archopt.search.retrain import retrain as retrain_front
+
+    try:
+        members = [int(m) for m in args.members.split(",")] if args.members else None
+    except ValueError:
+        raise UserError("--members", f"'{args.members}' is not a list of trial numbers",
+                        "example: --members 0,3") from None
+    r = retrain_front(args.study_dir, epochs=args.epochs, seeds=args.seeds, members=members,
+                      overrides=args.overrides, out=args.out, quiet=args.quiet or args.json,
+                      progress=args.progress)
+    if args.json:
+        from archopt.cli.output import print_json
+
+        print_json(r)
+        return 0
+    from archopt.cli.output import print_table
+
+    def cell(s: dict) -> str | None:
+        if s["mean"] is None:
+            return None
+        return f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if r["seeds"] > 1 else "")
+
+    m = r["metric"]
+    plain = m.split("_", 1)[1] if m.startswith("val_") else m
+    rows = [[x["number"], x.get("search_" + m), cell(x["val"]), cell(x["test"]), x["params"],
+             ", ".join(f"seed {run['seed']}" for run in x["runs"])] for x in r["members"]]
+    print_table(f"the front retrained ({r['seeds']} seed(s) each"
+                + (f", {r['epochs']} epochs" if r["epochs"] else "") + ")",
+                ["trial", f"search {m}", f"val {plain}", f"test {plain}", "params", "runs"],
+                rows, caption="val, test: mean ± std over the seeds; search: the trial's figure")
+    print(f"runs: {Path(r['summary_json']).parent}/NNNN-seedS")
+    print(f"summary: {r['summary_json']}")
     return 0

@@ -34,7 +34,8 @@ def add_study_arguments(p: argparse.ArgumentParser, section: str, what: str) -> 
     p.add_argument("--resume", metavar="DIR", help=f"continue a {what}")
     p.add_argument("--trials", type=int, metavar="N", help="finished trials wanted")
     p.add_argument("--workers", type=int, metavar="N", help="trial processes on this machine")
-    p.add_argument("--storage", metavar="URL", help="Optuna storage, e.g. postgresql://...")
+    p.add_argument("--storage", metavar="URL", help="Optuna storage, e.g. postgresql://... "
+                   "(also for `show` of a study whose storage URL has a password)")
     p.add_argument("--study", metavar="NAME", help="study name in the storage")
     p.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
     p.add_argument("--progress", choices=["auto", "bar", "lines"], default="auto",

@@ -36,7 +36,10 @@ def _sklearn(name: str, cfg: SklearnConfig, task: str) -> Dataset:
     if name == "digits":
         x = x.reshape(-1, 1, 8, 8)  # (N, C, H, W); pixel values 0..16
         names = [str(i) for i in range(10)]
-    return from_arrays(name, None, task, x[tr], y[tr], x[te], y[te], names)  # type: ignore[arg-type]
+    ds = from_arrays(name, None, task, x[tr], y[tr], x[te], y[te], names)  # type: ignore[arg-type]
+    if name != "digits":
+        ds.feature_names = [str(f) for f in getattr(bunch, "feature_names", [])]
+    return ds
 
 
 @DATASETS.register("digits", config=SklearnConfig)

@@ -74,6 +74,8 @@ class Dataset:
     val: Split | None = None
     class_names: list[str] = field(default_factory=list)   # classification only
     normalization: dict[str, Any] = field(default_factory=dict)  # {"mean": [...], "std": [...]}
+    feature_names: list[str] = field(default_factory=list)  # tabular: one per column of x, when
+    #                                                         known (CSV headers, scikit-learn)
 
     @property
     def num_classes(self) -> int | None:

@@ -19,6 +19,7 @@ from archopt.callable_package import make_callable
 _API = {
     "search": "archopt.search.study",
     "show": "archopt.search.study",
+    "retrain": "archopt.search.retrain",
     "RegularizedEvolutionSampler": "archopt.search.evolution",
     "Stages": "archopt.search.space",
     "Families": "archopt.search.space",

@@ -73,13 +73,22 @@ def check_space(space: dict[str, Any], base: dict[str, Any], shape: Any, n: int 
 
 def _fits(c: Candidate, shape: Any, budgets: dict[str, tuple[float | None, float | None]],
           latency: dict[str, Any] | None) -> bool:
-    """Whether an untrained candidate meets the budgets on params, FLOPs and latency (batch-1
-    latency timed quickly here; the study times it again, fully, before training)."""
+    """Whether an untrained candidate meets the budgets on params, FLOPs, activation memory
+    and latency (batch-1 latency timed quickly here; the study times it again, fully, before
+    training; the throughput batch is left to the study)."""
     from archopt.report.profile import count_flops, example_input
 
     costs = {"params": float(sum(p.numel() for p in c.model.parameters()))}
     if "flops" in budgets:
         costs["flops"] = float(count_flops(c.model, example_input(c.model, shape, 1))[0])
+    if "peak_activation_bytes" in budgets:
+        import torch
+
+        from archopt.report.profile import layer_table
+
+        with torch.no_grad():
+            costs["peak_activation_bytes"] = float(layer_table(
+                c.model, example_input(c.model, shape, 1))[2])
     if "latency_ms" in budgets and latency is not None:
         from archopt.search.costs import device_of, latency_costs
 

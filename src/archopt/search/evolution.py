@@ -137,10 +137,16 @@ class RegularizedEvolutionSampler(BaseSampler):
     @staticmethod
     def _index(study: Study, number: int) -> int:
         """The trial's place in an uninterrupted study: its number less the retries (of trials
-        a kill interrupted) before it, so a killed and resumed study draws what an
-        uninterrupted one draws."""
+        a kill interrupted) and the surplus trials (asked for beyond the wanted count by
+        processes sharing a study, never run: archopt's ``surplus`` user attribute) before it,
+        so a killed and resumed study draws what an uninterrupted one draws. A retry takes its
+        original's place: a trial killed before all its parameters were drawn gets the missing
+        ones from the same draws."""
         trials = study._get_trials(deepcopy=False, use_cache=True)
-        return number - sum(1 for t in trials[:number] if "failed_trial" in t.system_attrs)
+        if number < len(trials) and trials[number].number == number:
+            number = trials[number].system_attrs.get("failed_trial", number)
+        return number - sum(1 for t in trials[:number]
+                            if "failed_trial" in t.system_attrs or t.user_attrs.get("surplus"))
 
     def reseed_rng(self) -> None:
         self._seed = int(np.random.SeedSequence().entropy % 2**63)

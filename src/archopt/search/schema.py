@@ -22,8 +22,9 @@ class LatencySpec(_Strict):
     threads), once per architecture, cached in the study directory."""
 
     batch_size: int = Field(1, ge=1)                  # the deployment batch: what latency_ms is
-    throughput_batch: int | None = Field(256, ge=1)   # also timed, reported as samples/s
-                                                      # (null: not measured)
+    throughput_batch: int | None = Field(256, ge=1)   # also timed: batch_latency_ms and
+                                                      # throughput (samples/s), objectives
+                                                      # and budgets too (null: not measured)
     rounds: int = Field(5, ge=1)                      # interleaved rounds (batch sizes alternate)
     repeats: int = Field(10, ge=1)                    # timed calls per batch size and round
     warmup: int = Field(5, ge=0)                      # untimed calls first

@@ -102,7 +102,8 @@ def search(spec: Spec | str | os.PathLike | dict | None = None, *,
     except UserError as err:
         raise _relabel(err) from None
     result["prescreen"] = screened
-    result.update(_answer(Path(result["study_dir"]), spec, refs, plots))
+    result.update(_answer(Path(result["study_dir"]), spec, refs, plots,
+                          storage or spec.search.storage))
     return result
 
 
@@ -125,7 +126,7 @@ def _before_trial_one(spec: Spec, new: bool) -> tuple[list[dict[str, Any]], dict
     import time
 
     t0 = time.perf_counter()
-    scored = prescreen(space, base, data, s.prescreen, obj.parse_constraints(s.constraints),
+    scored = prescreen(space, base, data, s.prescreen, obj.parse_constraints(s.constraints, True),
                        spec.seed, s.latency.model_dump())
     keep = scored[:s.prescreen.keep]
     return [c.params for c in keep], {
@@ -134,22 +135,31 @@ def _before_trial_one(spec: Spec, new: bool) -> tuple[list[dict[str, Any]], dict
         "scores": [round(c.score, 4) for c in keep]}
 
 
-def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool
-            ) -> dict[str, Any]:
-    """Re-time the front with the references; write front.json/csv and plots/pareto.png."""
+def _load(path: Path, storage: str | None) -> tuple[dict[str, Any], Any]:
+    """The study's metadata and its Optuna study; the storage is ``storage`` (a URL with its
+    password, which study.json never holds), else the one study.json names."""
     import optuna
 
-    from archopt.search.front import RULE, front_rows, remeasure, write_front
-    from archopt.tune import objectives as obj
     from archopt.tune import storage as st
 
     meta = json.loads((path / "study.json").read_text())
-    names, dirs = list(meta["objectives"]), list(meta["objectives"].values())
-    url = meta.get("storage_url") or st.default_url(path)
-    if meta.get("storage") not in (None, "study.db") and not meta.get("storage_url"):
-        return {"front": None, "rule": RULE}  # a shared storage with a password: not re-read
+    url = storage or meta.get("storage_url") or st.default_url(path)
+    if meta.get("storage") not in (None, "study.db") and not storage and \
+            not meta.get("storage_url"):
+        raise UserError(str(path), f"the study lives in {meta['storage']}",
+                        "pass --storage URL (with its password)")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=meta["study"], storage=st.open_storage(url, 10, 0))
+    return meta, optuna.load_study(study_name=meta["study"], storage=st.open_storage(url, 10, 0))
+
+
+def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool,
+            storage: str | None) -> dict[str, Any]:
+    """Re-time the front with the references; write front.json/csv and plots/pareto.png."""
+    from archopt.search.front import RULE, front_rows, remeasure, write_front
+    from archopt.tune import objectives as obj
+
+    meta, study = _load(path, storage)
+    names, dirs = list(meta["objectives"]), list(meta["objectives"].values())
     rows, every = front_rows(path, study, names, dirs)
     latency = spec.search.latency.model_dump()
     if latency["remeasure_front"] and (rows or refs):
@@ -164,20 +174,33 @@ def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool
     if plots and every:
         from archopt.search.plots import write_pareto_png
 
-        budgets = obj.parse_constraints(spec.search.constraints)
+        budgets = obj.parse_constraints(spec.search.constraints, True)
         out["pareto_png"] = str(write_pareto_png(path / "plots" / "pareto.png", every, refs,
                                                  names[0], dirs[0] == "maximize", budgets))
     return out
 
 
-def show(study_dir: str | os.PathLike) -> dict[str, Any]:
-    """A search's summary (``archopt.tune.show``) plus its front.json when written."""
+def show(study_dir: str | os.PathLike, storage: str | None = None) -> dict[str, Any]:
+    """A search's summary (``archopt.tune.show``) plus its front: front.json when the search
+    wrote it, else read from the storage (not re-timed: ``latency_ms_again`` is missing).
+
+    Args:
+        study_dir: the search's study directory.
+        storage: the storage URL, needed when the study lives in a shared database whose URL
+            has a password (study.json never keeps one), as for ``archopt tune show``.
+    """
+    from archopt.search.front import RULE, front_rows
     from archopt.tune.summary import show as show_study
 
-    s = show_study(study_dir)
+    s = show_study(study_dir, storage=storage)
     front = Path(study_dir) / "front.json"
     if front.is_file():
         s.update(json.loads(front.read_text()))
+        return s
+    meta, study = _load(Path(s["study_dir"]), storage)
+    rows, _ = front_rows(Path(s["study_dir"]), study, list(meta["objectives"]),
+                         list(meta["objectives"].values()))
+    s.update({"front": rows, "references": [], "rule": RULE})
     return s
 
 

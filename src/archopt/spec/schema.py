@@ -108,6 +108,18 @@ class EarlyStopping(Strict):
     restore_best: bool = True                         # headline = best epoch (false: the last)
 
 
+class AdversarialSpec(Strict):
+    """Adversarial training (archopt.robust.training): every batch attacked in raw input units."""
+
+    method: Literal["pgd", "fgsm_rs", "trades"] = "pgd"  # Madry / Wong (fast) / Zhang (TRADES)
+    eps: float = Field(gt=0.0)                        # L-inf radius in raw units (see relative)
+    relative: bool = False                            # eps, step_size: fractions of the range
+    steps: int = Field(10, ge=1)                      # attack iterations (pgd, trades)
+    step_size: float | None = Field(None, gt=0.0)     # None: 2.5 eps/steps; fgsm_rs 1.25 eps
+    beta: float = Field(6.0, gt=0.0)                  # trades: weight of the robustness term
+    guard: bool = True                                # fgsm_rs: stop on catastrophic overfitting
+
+
 class TrainSpec(Strict):
     """How the model is trained."""
 
@@ -130,6 +142,7 @@ class TrainSpec(Strict):
     amp: bool = True                                  # mixed precision on CUDA (ignored on CPU)
     compile: bool = False                             # torch.compile the model
     threads: int | None = Field(None, gt=0)           # CPU threads per process (None: cores/procs)
+    adversarial: AdversarialSpec | None = None        # adversarial training (robust models)
     # transfer learning (archopt.transfer): freezing and lr groups, self-supervised and episodic
     transfer: TransferSpec | None = None              # freeze, unfreeze, backbone lr, layer decay
     contrastive: ContrastiveSpec | None = None        # task contrastive: SimCLR's settings

@@ -146,6 +146,7 @@ class Prepared:
     optimizers: dict
     schedulers: dict
     transfer: Any = None         # archopt.transfer.setup.Transfer: init report, freezing
+    adversarial: Any = None      # train.adversarial's attack (archopt.robust.training)
 
 
 def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> Prepared:
@@ -206,6 +207,11 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
         from archopt.data import build_augment
 
         augment = build_augment(spec.data.augment, shape)  # the shape: classes for mixup
+    adversarial = None
+    if t.adversarial is not None:
+        from archopt.robust import training as robust_training
+
+        adversarial = robust_training.build(t.adversarial, data)
     model.to(device)
     channels_last = device.type == "cuda" and setup.has_conv2d(model)
     if channels_last:
@@ -214,7 +220,7 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
                                                     total_steps)
     return Prepared(device, data, model, parts, loader, val_loader, steps_per_epoch, epochs,
                     total_steps, monitor, augment, channels_last, optimizers, schedulers,
-                    transfer)
+                    transfer, adversarial=adversarial)
 
 
 def finished(t: Trainer) -> bool:
@@ -242,6 +248,11 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
                                p.data.shape)
     if p.transfer is not None:
         callbacks[:0] = p.transfer.callbacks()  # freezing, before anything sees the epoch
+    adv = t.adversarial
+    if p.adversarial is not None and adv.method == "fgsm_rs" and adv.guard:
+        from archopt.robust.training import guard
+
+        callbacks.insert(0, guard(p.adversarial, p.data))  # before history: logs its figure
     seed_everything(spec.seed + RANK_SEED * rank)  # dropout and noise differ between shards
     return Trainer(
         task=p.parts.task, model=model, net=net, loss_fn=p.parts.loss_fn.to(p.device),
@@ -249,7 +260,7 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
         train_loader=p.loader, val_loader=p.val_loader, callbacks=callbacks, device=p.device,
         metrics=p.parts.metrics, epochs=p.epochs, total_steps=p.total_steps,
         steps_per_epoch=p.steps_per_epoch, n_train=len(p.data.train),
-        batch_size=spec.data.batch_size, augment=p.augment,
+        batch_size=spec.data.batch_size, augment=p.augment, adversarial=p.adversarial,
         aug_gen=torch.Generator().manual_seed(spec.seed + 1 + RANK_SEED * rank),
         autocast_dtype=dtype,
         channels_last=p.channels_last, clip_grad_norm=t.clip_grad_norm,

@@ -97,6 +97,9 @@ def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.T
     x, y = batch.x, batch.y
     if t.augment is not None:
         x, y = t.augment(x, y, t.aug_gen)
+    adv = t.adversarial(t, x, y) if t.adversarial is not None else None  # robust.training
+    if adv is not None:
+        x = adv.x  # pgd, fgsm_rs: the attacked batch; trades: the clean one (+ adv.extra)
     if t.channels_last and x.ndim == 4:
         x = x.contiguous(memory_format=torch.channels_last)
     opt = t.optimizers["main"]
@@ -104,6 +107,8 @@ def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.T
         out = forward(t.net, t.model, x, batch.lengths)
         target = t.task.target(x, y)
         loss = t.task.loss(t.loss_fn, t.model, out, target)
+        if adv is not None and adv.extra is not None:
+            loss = loss + adv.extra(out)
     total = loss + penalty(t) if (t.l1 or t.l2) else loss
     if t.world_size > 1:
         total = total * ddp_scale(t, len(x))

@@ -118,6 +118,7 @@ class Trainer:
     n_train: int
     batch_size: int
     augment: Any = None                        # fn(x, y, generator) -> (x, y) or None
+    adversarial: Any = None                    # train.adversarial: fn(t, x, y) -> Attacked
     aug_gen: torch.Generator | None = None
     autocast_dtype: torch.dtype | None = None  # bf16/fp16 on CUDA with AMP
     channels_last: bool = False

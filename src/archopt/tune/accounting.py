@@ -2,7 +2,21 @@
 
 **Counting.** ``tune.trials`` is the number of *finished* trials wanted: COMPLETE + PRUNED (by
 the pruner) + FAIL. Not counted: candidates *rejected* by a budget before training (reported
-apart, as ``rejected``), and failed trials that were retried (their retry counts instead).
+apart, as ``rejected``), failed trials that were retried (their retry counts instead), and
+*surplus* trials (below).
+
+**No overshoot with processes sharing a study.** Each process asks for a trial only while
+fewer than ``trials`` are finished or running, but processes that look at the same moment can
+each ask for the last one. So right after ``study.ask()`` a process counts the trials that were
+created before its own (by storage id) and still count or may: finished ones that count,
+running and waiting ones, not rejected, retried or surplus (``claimed_before``). If those
+already make ``trials``, its trial steps aside untrained (``outcomes.step_aside``: FAIL,
+``surplus: true``). The first ``trials`` claims in creation order win, whichever process sees
+what first. This is exact when trials become visible in the order of their ids: SQLite and
+journal storages write one at a time; on PostgreSQL ids come from a sequence before the commit,
+so the processes ask in turn under an advisory lock (``archopt.tune.study.asking_in_turn``).
+Samplers ignore failed trials, but the grid sampler counts a surplus trial's point as visited:
+if a trial counted before it is later rejected by a budget, that grid point is not tried.
 
 **Retries.** A trial interrupted by a kill or Ctrl-C is failed and queued again with the same
 parameters (Optuna's ``RetryHeartbeatStaleTrialCallback``). With the study directory's own
@@ -16,7 +30,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from archopt.tune.outcomes import REJECTED
+from archopt.tune.outcomes import REJECTED, SURPLUS
 
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
           "WAITING": "waiting"}
@@ -26,16 +40,31 @@ def counts(study: Any, workers: int) -> dict[str, int]:
     """Trials by state (``rejected`` apart), ``finished`` (what ``tune.trials`` counts) and
     ``workers``."""
     trials = study.get_trials(deepcopy=False)
-    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    retried = _retried(trials)
     c = dict.fromkeys(("complete", "pruned", "failed", "rejected", "running", "waiting"), 0)
     for t in trials:
         state = STATES[t.state.name]
-        if t.number in retried and state == "failed":
+        if t.user_attrs.get(SURPLUS) or (t.number in retried and state == "failed"):
             continue
         c["rejected" if state == "pruned" and t.user_attrs.get(REJECTED) else state] += 1
     c["finished"] = c["complete"] + c["pruned"] + c["failed"]
     c["workers"] = workers
     return c
+
+
+def claimed_before(study: Any, trial_id: int) -> int:
+    """How many trials created before ``trial_id`` count toward ``tune.trials`` or may yet:
+    finished ones that count, running and waiting ones (none rejected, retried or surplus)."""
+    trials = study.get_trials(deepcopy=False)
+    retried = _retried(trials)
+    return sum(1 for t in trials if t._trial_id < trial_id and not t.user_attrs.get(SURPLUS)
+               and not t.user_attrs.get(REJECTED)
+               and not (t.state.name == "FAIL" and t.number in retried))
+
+
+def _retried(trials: list) -> set[int]:
+    """Numbers of the trials that were queued again (their retry counts instead)."""
+    return {n for t in trials for n in t.system_attrs.get("retry_history", [])}
 
 
 def fail_and_retry(study: Any, trial_id: int, reason: str) -> None:

@@ -8,7 +8,12 @@ An objective is either a learning-curve metric read from the trial's ``metrics.j
   median of repeats after warm-up, as ``archopt profile`` measures it) are known *before*
   training: a worker measures them first, budgets on them reject a candidate untrained, and
   the multi-objective pruning rule compares a trial only with trials that cost no more;
-- ``train_time_s`` is known after training (the sum of the epochs' times).
+- ``train_time_s`` is known after training (the sum of the epochs' times);
+- ``archopt search`` measures three more before training (``archopt.search.costs``):
+  ``peak_activation_bytes`` (the largest input + output of one layer for one example at
+  inference: the activation memory a deployment needs per example), ``batch_latency_ms`` (the
+  median time of one call at ``search.latency.throughput_batch``) and ``throughput`` (samples per
+  second at that batch). They are objectives and budgets of a ``search:`` section only.
 
 Test-split objectives are refused: choosing a model by its test score leaks the test set.
 """
@@ -22,6 +27,8 @@ from archopt.errors import UserError, suggest
 
 PRE_TRAINING = ("params", "flops", "latency_ms")
 COSTS = (*PRE_TRAINING, "train_time_s")
+SEARCH_COSTS = ("peak_activation_bytes", "batch_latency_ms", "throughput")  # archopt search's
+THROUGHPUT_COSTS = ("batch_latency_ms", "throughput")  # need search.latency.throughput_batch
 
 
 @dataclass(frozen=True)
@@ -31,24 +38,35 @@ class Objective:
 
     @property
     def is_cost(self) -> bool:
-        return self.name in COSTS
+        return self.name in COSTS or self.name in SEARCH_COSTS
 
     @property
     def before_training(self) -> bool:
-        return self.name in PRE_TRAINING
+        return self.name in PRE_TRAINING or self.name in SEARCH_COSTS
 
 
-def parse_objectives(raw: dict[str, str], history_keys: list[str]) -> list[Objective]:
-    """The study's objectives, each checked: a cost, or a metric the runs log."""
+def _search_only(name: str, where: str, search: bool) -> None:
+    if name in SEARCH_COSTS and not search:
+        raise UserError(where, f"'{name}' is measured by architecture search only",
+                        "use a search: section and `archopt search SPEC`, or params, flops, "
+                        "latency_ms, train_time_s")
+
+
+def parse_objectives(raw: dict[str, str], history_keys: list[str], search: bool = False
+                     ) -> list[Objective]:
+    """The study's objectives, each checked: a cost, or a metric the runs log (``search``:
+    the section is ``search:``, whose costs include ``SEARCH_COSTS``)."""
+    costs = (*COSTS, *SEARCH_COSTS) if search else COSTS
     out = []
     for name, how in raw.items():
         where = f"tune.objectives.{name}"
+        _search_only(name, where, search)
         if name.startswith("test_"):
             raise UserError(where, "an objective on the test split leaks the test set into the "
                             "choice of model", f"optimize val_{name[5:]} and read the test score "
                             "of the best trial afterwards")
-        if name not in COSTS and name not in history_keys:
-            known = [k for k in history_keys if k != "lr"] + list(COSTS)
+        if name not in costs and name not in history_keys:
+            known = [k for k in history_keys if k != "lr"] + list(costs)
             hint = suggest(name, known) or f"choose one of: {', '.join(known)}"
             if name.startswith("val_") and f"train_{name[4:]}" in history_keys:
                 hint = "the runs have no validation split: set data.val_split > 0"
@@ -63,13 +81,16 @@ def parse_objectives(raw: dict[str, str], history_keys: list[str]) -> list[Objec
     return out
 
 
-def parse_constraints(raw: dict[str, Any]) -> dict[str, tuple[float | None, float | None]]:
-    """{cost: (min, max)}; budgets apply to costs only."""
+def parse_constraints(raw: dict[str, Any], search: bool = False
+                      ) -> dict[str, tuple[float | None, float | None]]:
+    """{cost: (min, max)}; budgets apply to costs only (``search``: ``SEARCH_COSTS`` too)."""
+    costs = (*COSTS, *SEARCH_COSTS) if search else COSTS
     out = {}
     for name, bound in raw.items():
-        if name not in COSTS:
+        _search_only(name, f"tune.constraints.{name}", search)
+        if name not in costs:
             raise UserError(f"tune.constraints.{name}", "budgets apply to costs only",
-                            suggest(name, COSTS) or f"choose one of: {', '.join(COSTS)}")
+                            suggest(name, costs) or f"choose one of: {', '.join(costs)}")
         if bound.min is None and bound.max is None:
             raise UserError(f"tune.constraints.{name}", "give min, max or both")
         out[name] = (bound.min, bound.max)

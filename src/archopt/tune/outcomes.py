@@ -5,7 +5,9 @@ or FAIL (crash, divergence, out of memory, a non-finite objective, an invalid sa
 its reason in the user attribute ``reason``. A candidate that breaks a budget known before
 training is never trained: Optuna records it as PRUNED, with ``rejected: true`` and the reason;
 archopt calls it *rejected* and does not count it toward ``tune.trials`` (see
-``archopt.tune.accounting``).
+``archopt.tune.accounting``). A trial asked for beyond ``tune.trials`` by processes sharing a
+study steps aside untrained: FAIL with ``surplus: true``, counted nowhere and left out of
+trials.csv.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from archopt.tune import objectives as obj
 
 REJECTED = "rejected"  # the user attribute of a candidate refused by a budget before training
+SURPLUS = "surplus"  # the user attribute of a trial asked for beyond ``tune.trials`` (never run)
 
 
 def tell(study: Any, trial: Any, values: Any = None, state: Any = None) -> None:
@@ -83,6 +86,18 @@ def record_failure(study: Any, trial: Any, reason: str) -> tuple[str, str]:
     trial.set_user_attr("reason", reason)
     tell(study, trial, state=TrialState.FAIL)
     return "failed", reason
+
+
+def step_aside(study: Any, trial: Any, claimed: int, wanted: int) -> None:
+    """Tell a trial that would overshoot ``tune.trials`` (processes sharing a study asked for
+    their last trials at once): FAIL with ``surplus: true``, never trained, counted nowhere
+    (``archopt.tune.accounting``); samplers ignore failed trials."""
+    from optuna.trial import TrialState
+
+    trial.set_user_attr(SURPLUS, True)
+    trial.set_user_attr("reason", f"surplus: {claimed} earlier trials already make the "
+                        f"{wanted} wanted")
+    tell(study, trial, state=TrialState.FAIL)
 
 
 def _broken(name: str, value: float, bound: tuple[float | None, float | None]) -> str:

@@ -18,13 +18,17 @@ from typing import Any
 import yaml
 
 from archopt.spec.load import write_atomic
-from archopt.tune.outcomes import REJECTED
+from archopt.tune.outcomes import REJECTED, SURPLUS
+from archopt.tune.repeats import REPEAT_OF
 
 
 def feasible(trials: list) -> list:
+    """COMPLETE trials within every budget; a repeat (``archopt.tune.repeats``) is left out,
+    its original stands for it."""
     from optuna.trial import TrialState
 
     return [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None
+            and REPEAT_OF not in t.user_attrs
             and all(c <= 0 for c in t.system_attrs.get("constraints", []) or [])
             and all(v <= 0 for k, v in t.system_attrs.items()
                     if k.startswith("constraints:") and isinstance(v, int | float))]
@@ -65,6 +69,8 @@ def trials_csv(trials: list, objectives: list[str], params: list[str]) -> str:
     w.writerow(cols)
     for t in trials:
         ua = t.user_attrs
+        if ua.get(SURPLUS):  # asked for beyond tune.trials and never run: not a trial
+            continue
         vals = list(t.values) if t.values is not None else [None] * len(objectives)
         state = "REJECTED" if ua.get(REJECTED) else t.state.name
         row = [t.number, state, *vals,

@@ -48,8 +48,16 @@ def make_plan(spec: Spec, trials: int | None = None) -> Plan:
     space = sp.parse_space(t.space)
     base = spec.model_dump(mode="json", exclude={"tune", "search"})
     keys = _history_keys(spec)
-    objectives = obj.parse_objectives(t.objectives, keys)
-    budgets = obj.parse_constraints(t.constraints)
+    search = spec.search is not None
+    objectives = obj.parse_objectives(t.objectives, keys, search)
+    budgets = obj.parse_constraints(t.constraints, search)
+    if search and not spec.search.latency.throughput_batch:
+        needs = [n for n in [*t.objectives, *t.constraints] if n in obj.THROUGHPUT_COSTS]
+        if needs:
+            raise UserError(f"tune.objectives.{needs[0]}" if needs[0] in t.objectives else
+                            f"tune.constraints.{needs[0]}", "is timed at the throughput batch, "
+                            "and search.latency.throughput_batch is null",
+                            "set search.latency.throughput_batch, e.g. 256")
     curves = [o for o in objectives if not o.is_cost]
     _check_pruning(t.pruner.name, objectives, curves)
     grid = None
@@ -71,7 +79,7 @@ def make_plan(spec: Spec, trials: int | None = None) -> Plan:
     pre = sorted({o.name for o in objectives if o.before_training} |
                  {b for b in budgets if b in obj.PRE_TRAINING})
     measure = None
-    if spec.search is not None:  # a search measures every cost of every candidate
+    if search:  # a search measures every cost of every candidate
         pre, measure = sorted(obj.PRE_TRAINING), spec.search.latency.model_dump()
     seed = t.sampler.seed if t.sampler.seed is not None else spec.seed
     return Plan(spec, base, space, objectives, budgets, grid, n,

@@ -23,11 +23,11 @@ from typing import Any
 
 from archopt.errors import UserError
 from archopt.tune import accounting as acc
-from archopt.tune import outcomes
+from archopt.tune import outcomes, repeats
 from archopt.tune import space as sp
 from archopt.tune.plan import Plan
 from archopt.tune.pool import Pool, threads_per_worker
-from archopt.tune.study import open_study, stopped
+from archopt.tune.study import asking_in_turn, open_study, stopped
 
 # candidates rejected by the budgets in a row before the study gives up: the space is then
 # almost all out of budget
@@ -126,7 +126,9 @@ class Runner:
                     acc.fail_stale(study)
 
     def _start(self, study: Any, pool: Pool, w: Any, progress: Any) -> None:
-        trial = study.ask()
+        trial = ask_for_trial(study, self.storage, self.name, self.plan.trials)
+        if trial is None:
+            return
         self.storage.record_heartbeat(trial._trial_id)
         values = sp.sample(trial, self.plan.space)
         rel = f"trials/{trial.number:04d}"
@@ -144,6 +146,14 @@ class Runner:
                                                     f"invalid sampled spec: {err}")
             self._finished(study, trial.number, state, detail, progress)
             return
+        if self.plan.measure is not None:  # archopt search: no architecture trains twice
+            key = repeats.candidate_key(spec)
+            trial.set_user_attr(repeats.KEY, key)
+            same = repeats.earlier(study, key, trial.number)
+            if same is not None:
+                detail = repeats.reuse(study, trial, same)
+                self._finished(study, trial.number, "complete", detail, progress)
+                return
         self.running[trial.number] = {"trial": trial, "costs": {}}
         w.trial = trial.number
         curve = self.plan.curve.name if self.plan.curve else None  # learning curves always
@@ -245,6 +255,19 @@ class Runner:
                 "best_yaml": str(self.path / "best.yaml"),
                 # several objectives: the Pareto front's size; one: how many tie on the best
                 "pareto_size" if len(self.plan.objectives) > 1 else "tied": len(best)}
+
+
+def ask_for_trial(study: Any, storage: Any, name: str, wanted: int) -> Any:
+    """``study.ask()``, or None when the trials created before the new one already make
+    ``wanted`` (processes sharing a study asked for the last ones at once): the new trial then
+    steps aside untrained (``archopt.tune.accounting``)."""
+    with asking_in_turn(storage, name):
+        trial = study.ask()
+        claimed = acc.claimed_before(study, trial._trial_id)
+    if claimed < wanted:
+        return trial
+    outcomes.step_aside(study, trial, claimed, wanted)
+    return None
 
 
 def _mean_overheads(pairs: list[tuple[float, float]]) -> dict[str, float | None]:

@@ -11,6 +11,7 @@ printed with its password.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,11 @@ def _fast_commits(engine: Any) -> None:
     engine.dispose()  # connections opened before the listener get the pragmas when reopened
 
 
+def _created_meanwhile(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return "already exists" in text or "duplicate key" in text
+
+
 def open_storage(url: str, heartbeat_s: int, max_retry: int, where: str = "--storage") -> Any:
     """An ``optuna.storages.RDBStorage`` with heartbeats and retries of stale trials."""
     import optuna
@@ -85,13 +91,22 @@ def open_storage(url: str, heartbeat_s: int, max_retry: int, where: str = "--sto
     try:
         import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = optuna.storages.RDBStorage(
-                full, engine_kwargs=engine, heartbeat_interval=heartbeat_s,
-                grace_period=3 * heartbeat_s,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=max_retry))
+        for attempt in range(6):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    storage = optuna.storages.RDBStorage(
+                        full, engine_kwargs=engine, heartbeat_interval=heartbeat_s,
+                        grace_period=3 * heartbeat_s,
+                        heartbeat_stale_trial_callback=optuna.storages.
+                        RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
+                break
+            except SQLAlchemyError as exc:
+                # machines that start at once on a new database all create Optuna's tables;
+                # the losers' CREATE fails on the winner's: the tables exist now, try again
+                if attempt == 5 or not _created_meanwhile(exc):
+                    raise
+                time.sleep(0.5 * (attempt + 1))
         if is_sqlite:
             _fast_commits(storage.engine)
         return storage

@@ -3,7 +3,10 @@ the sampler and pruner of the spec's ``tune:`` section."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import zlib
+from collections.abc import Iterator
 from typing import Any
 
 from archopt.errors import UserError
@@ -46,3 +49,25 @@ def open_study(plan: Plan, storage: Any, name: str, shared: bool) -> Any:
 def stopped(study: Any) -> bool:
     """Whether the sampler said it has nothing left to propose (``study.stop()``)."""
     return bool(getattr(study, "_stop_flag", False))
+
+
+@contextlib.contextmanager
+def asking_in_turn(storage: Any, name: str) -> Iterator[None]:
+    """Processes sharing a study on PostgreSQL ask for trials one at a time (a session advisory
+    lock on the study's name, released by the server if the process dies): a trial's id comes
+    from a sequence before its transaction commits, so without it a process could miss a trial
+    created just before its own and both could take the last place (see
+    ``archopt.tune.accounting``). SQLite and journal storages already write one at a time."""
+    engine = getattr(storage, "engine", None)
+    if engine is None or engine.dialect.name != "postgresql":
+        yield
+        return
+    from sqlalchemy import text
+
+    key = {"k": zlib.crc32(f"archopt-study:{name}".encode())}
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), key)
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)

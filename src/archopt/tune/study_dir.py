@@ -23,7 +23,10 @@ A trial's Optuna user attributes carry ``run_dir`` (relative to the study direct
 (params, flops, latency_ms when measured), ``epochs``, ``wall_s``, ``overhead_s`` and
 ``overhead_cpu_s`` (wall and CPU seconds outside training epochs) and ``reason`` (why it failed
 or was pruned); a candidate refused by a budget before training is PRUNED in Optuna with
-``rejected: true`` and its reason. Everything is readable
+``rejected: true`` and its reason; a trial asked for beyond ``tune.trials`` by processes
+sharing a study is FAIL with ``surplus: true``, never run and left out of trials.csv (a missing
+number there); in ``archopt search`` a candidate trained before is COMPLETE with ``repeat_of``
+and the earlier trial's values and run directory (``archopt.tune.repeats``). Everything is readable
 without archopt: the CSV, the YAML, the JSON and the SQLite file (optuna-dashboard opens
 ``sqlite:///STUDY_DIR/study.db``).
 """

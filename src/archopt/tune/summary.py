@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from archopt.tune import storage as st
-from archopt.tune.outcomes import REJECTED
+from archopt.tune.outcomes import REJECTED, SURPLUS
 from archopt.tune.outputs import best_trials
 from archopt.tune.study_dir import check_study_dir
 
@@ -28,7 +28,8 @@ def show(study_dir: str | os.PathLike, storage: str | None = None) -> dict[str, 
     study = optuna.load_study(study_name=meta["study"], storage=st.open_storage(url, 10, 0))
     names = list(meta["objectives"])
     dirs = list(meta["objectives"].values())
-    trials = study.get_trials(deepcopy=False)
+    # a surplus trial (asked for beyond tune.trials, never run) is not a trial of the study
+    trials = [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(SURPLUS)]
     counts: dict[str, int] = {}
     for t in trials:
         state = "rejected" if t.user_attrs.get(REJECTED) else t.state.name.lower()

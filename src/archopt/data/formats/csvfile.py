@@ -199,8 +199,10 @@ def csv_dataset(cfg: CSVConfig, **_: Any) -> Dataset:
     else:
         y_tr, y_te = _floats(y_tr_raw, train, tr_rows), _floats(
             y_te_raw, test or train, np.arange(len(test.rows)) if test else te_rows)
-    return from_arrays(train.path.stem, "tabular", task, x_tr, y_tr, x_te, y_te,  # type: ignore
-                       names, where=str(train.path))
+    ds = from_arrays(train.path.stem, "tabular", task, x_tr, y_tr, x_te, y_te,  # type: ignore
+                     names, where=str(train.path))
+    ds.feature_names = [n for c in cols for n in c.names]  # one-hot columns: 'color=red'
+    return ds
 
 
 class _Subset(_Table):

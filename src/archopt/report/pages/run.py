@@ -18,6 +18,7 @@ import numpy as np
 
 from archopt.report import html as h
 from archopt.report import plots
+from archopt.report.pages import robustness as robustness_page
 from archopt.run_index import describe, read_history, read_json, read_yaml
 from archopt.run_status import read_run_file
 
@@ -208,8 +209,15 @@ def run_page(run_dir: str | os.PathLike, with_model: bool = True) -> h.Page:
             f"{path.parent}."), step_table(block))
     if task == "classification":
         page.add("Classification", classification_section(metrics))
+    robust = robustness_page.read(path)  # archopt robustness RUN_DIR wrote one
+    if robust is not None:
+        page.add("Robustness", *robustness_page.section(robust))
     if with_model and (path / "data_shape.json").is_file():
         model_sections(page, path, task)
+    if (path / "explain" / "explain.json").is_file():
+        from archopt.report.pages.explanation import explanation_section
+
+        page.add("Explanations", explanation_section(path / "explain"))
     page.add("Spec", h.note("The resolved spec: `archopt train` on this file repeats the run."),
              h.code(spec_text))
     page.add("Files", files_section(path))
