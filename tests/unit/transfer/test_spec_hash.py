@@ -8,7 +8,7 @@ from archopt.spec import Spec
 from archopt.train import setup
 
 NEW = {"model": ["init"], "data": ["classes", "per_class"],
-       "train": ["transfer", "contrastive", "episodes"], "": ["fewshot"]}
+       "train": ["transfer", "contrastive", "episodes", "adversarial"], "": ["fewshot"]}
 
 
 def test_unset_transfer_fields_keep_the_old_hash_and_set_ones_change_it():
