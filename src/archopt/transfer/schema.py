@@ -91,8 +91,10 @@ class FewShotSpec(_Strict):
     episodes: int = Field(600, ge=1)                  # the mean and 95% interval are over these
     split: Literal["train", "val", "test"] = "test"   # where the held-out examples come from
     seed: int = 0                                     # seeds the episodes
-    normalize: Literal["l2", "none"] = "l2"           # the encoder's embeddings: unit length
-                                                      # (cosine-like; SimpleShot's L2N) or as is
+    normalize: Literal["l2", "cl2n", "none"] = "l2"   # the encoder's embeddings: unit length
+                                                      # (cosine-like; SimpleShot's L2N), centred
+                                                      # on the base classes' mean first (CL2N),
+                                                      # or as is
 
     @field_validator("shots")
     @classmethod

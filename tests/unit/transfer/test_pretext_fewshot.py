@@ -97,6 +97,27 @@ def test_protonet_on_some_classes_then_fewshot_on_the_others(tmp_path, cli):
     assert code == 0 and "3-way 5-shot" in out and "raw inputs" in out
     code, _, err = cli("fewshot", run, "--ways", "9")
     assert code == 2 and "fewshot" in err and "9-way" in err
+    # SimpleShot's CL2N: the same episodes, the encoder centred on the base classes' mean
+    c = fewshot(run, normalize="cl2n", write=False)
+    assert c["normalize"] == "cl2n" and c["results"][0]["raw"] == one["raw"]
+    assert c["results"][0]["encoder"] != one["encoder"]
+    with pytest.raises(UserError, match="fewshot.normalize.*every class is held out"):
+        fewshot(run, classes=list(range(10)), normalize="cl2n", write=False)
+    code, out, _ = cli("fewshot", run, "--normalize", "cl2n", "--episodes", "20")
+    assert code == 0 and "5-way 1-shot" in out
+
+
+def test_base_mean_is_the_mean_embedding_of_the_classes_not_held_out():
+    from archopt.data import load_data
+    from archopt.models import build_model
+    from archopt.transfer.fewshot import base_mean, embed, resolve
+
+    s = spec("m", data={"name": "digits", "batch_size": 100, "val_split": 0.0})
+    data = load_data(s.data, s.seed)
+    model = build_model(s.model, data.shape)
+    fs = resolve(s, {"classes": [5, 6, 7, 8, 9]})
+    base = data.train.x[data.train.y < 5]
+    assert torch.allclose(base_mean(model, s, fs), embed(model, base).mean(0), atol=1e-5)
 
 
 def test_interval_is_the_normal_95_percent_half_width():
