@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     result = fewshot(args.source, classes=args.classes and ints(args.classes),
                      ways=args.ways, shots=args.shots and ints(args.shots),
                      queries=args.queries, episodes_n=args.episodes, split=args.split,
-                     seed=args.seed, normalize=args.normalize, overrides=args.overrides, out=args.out,
-                     quiet=args.quiet or args.json)
+                     seed=args.seed, normalize=args.normalize, overrides=args.overrides,
+                     out=args.out, quiet=args.quiet or args.json)
     if args.json:
         print_json(result)
         return 0
@@ -60,5 +60,6 @@ def run(args: argparse.Namespace) -> int:
     print_table(f"{result['run']}: classes {result['classes']} ({result['split']}, "
                 f"{result['episodes']} episodes, {result['queries']} queries per class)",
                 ["episodes", "encoder %", "raw inputs %"], rows,
-                caption="nearest prototype; mean ± 95% interval over the episodes")
+                caption=f"nearest prototype (encoder: {result['normalize']}, raw: plain); "
+                "mean ± 95% interval over the episodes")
     return 0

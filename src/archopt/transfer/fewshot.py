@@ -110,8 +110,9 @@ def resolve(spec: Any, overrides: dict[str, Any]) -> FewShotSpec:
 def fewshot(source: str | Path, *, classes: list[int] | None = None, ways: int | None = None,
             shots: list[int] | None = None, queries: int | None = None,
             episodes_n: int | None = None, split: str | None = None, seed: int | None = None,
-            normalize: str | None = None, checkpoint: str = "headline", write: bool = True, overrides: Any = (),
-            out: str | Path | None = None, quiet: bool = True) -> dict[str, Any]:
+            normalize: str | None = None, checkpoint: str = "headline", write: bool = True,
+            overrides: Any = (), out: str | Path | None = None, quiet: bool = True
+            ) -> dict[str, Any]:
     """N-way K-shot accuracy of a run's encoder and of the raw inputs on held-out classes.
 
     Args:
