@@ -79,8 +79,9 @@ def with_archopt(steps: int, out: Path) -> float:
     return float(result["test"]["accuracy"])
 
 
-def dump(folder: Path, label: str) -> int:
-    """Ask callgrind to dump the counts since the last dump; the instructions in it."""
+def dump(folder: Path, label: str) -> Path:
+    """Ask callgrind to dump the counts since the last dump; the dump's file. The file is read
+    after the last dump: reading it here would count in the next run's instructions."""
     before = set(folder.iterdir())
     subprocess.Popen(["callgrind_control", "--dump=" + label, str(os.getpid())],
                      stdout=subprocess.DEVNULL)
@@ -88,22 +89,28 @@ def dump(folder: Path, label: str) -> int:
         new = [p for p in set(folder.iterdir()) - before if p.stat().st_size > 0]
         if new:
             time.sleep(0.5)  # let the file be written whole
-            for line in new[0].read_text().splitlines():
-                if line.startswith(("summary:", "totals:")):
-                    return int(line.split()[1])
+            return new[0]
         sum(range(1000))
+
+
+def instructions(path: Path) -> int:
+    for line in path.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise ValueError(f"{path}: no summary line")
 
 
 def count_instructions(folder: Path, data: dict[str, torch.Tensor], args: argparse.Namespace,
                        tmp: Path) -> None:
     dump(folder, "start")
-    ir: dict[tuple[str, int], int] = {}
+    files: dict[tuple[str, int], Path] = {}
     for variant in ("manual", "archopt"):
         for n in (args.short, args.long):
             manual(data, n) if variant == "manual" else with_archopt(n, tmp / f"cg-{n}")
-            ir[(variant, n)] = dump(folder, f"{variant}-{n}")
-            print(f"{variant:7s} {n:5d} steps: {ir[(variant, n)] / 1e9:.3f} G instructions",
-                  flush=True)
+            files[(variant, n)] = dump(folder, f"{variant}-{n}")
+    ir = {k: instructions(f) for k, f in files.items()}
+    for (variant, n), count in ir.items():
+        print(f"{variant:7s} {n:5d} steps: {count / 1e9:.3f} G instructions")
     per = {v: (ir[(v, args.long)] - ir[(v, args.short)]) / (args.long - args.short)
            for v in ("manual", "archopt")}
     for v in per:
@@ -143,7 +150,7 @@ def main() -> None:
             print(f"repeat {r} {variant:7s} {n:5d} steps: {cpu[(variant, n)][-1]:.2f} s CPU",
                   flush=True)
     span = args.long - args.short
-    print(f"\nmachine: {cpu_model()}, load at end {open('/proc/loadavg').read().split()[0]}")
+    print(f"\nmachine: {cpu_model()}, load at end {os.getloadavg()[0]:.1f}")
     print("| variant | CPU per step (ms) | fixed CPU (s) | CPU of a 6000-step run, "
           "without process start (s) |")
     print("|---|---:|---:|---:|")
