@@ -147,3 +147,13 @@ def test_compare_transfer_trains_each_recipe_and_skips_finished_runs(simclr, tmp
     assert (tmp_path / "cmp" / "probe" / "k2-s1" / "metrics.json").stat().st_mtime_ns == stamp
     with pytest.raises(UserError, match="--recipes: 'prob' is not a recipe"):
         compare_transfer(s, from_=str(simclr), recipes=["prob"], out=tmp_path / "x")
+
+
+def test_fewshot_test_images_are_none_of_the_training_split():
+    """Pretraining without labels reads train (and val); episodes read test: no image in both."""
+    from archopt.data import load_data
+
+    d = load_data({"name": "digits", "val_split": 0.1}, 0)
+    seen = torch.cat([d.train.x, d.val.x]).flatten(1)
+    nearest = torch.cdist(d.test.x.flatten(1), seen).min(1).values
+    assert len(d.test) > 300 and float(nearest.min()) > 1e-4
