@@ -5,7 +5,8 @@
   archopt explain RUN_DIR --target true --examples 50 --out explanations/cnn --json
 
 Methods (Captum): integrated_gradients, gradient_shap, kernel_shap, lime, saliency, occlusion,
-grad_cam (conv nets; --layer to choose the convolution), attention (rnn attention pooling).
+grad_cam (conv nets; --layer to choose the convolution), attention (rnn attention pooling's
+weights, transformers' attention rollout).
 Attributions are in the data's raw units (the run's normalization is part of the explained
 function); removed features become the training mean (the baseline, stated in explain.json).
 Checks beside every method: integrated gradients' completeness (steps raised until it holds),

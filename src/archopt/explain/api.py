@@ -47,13 +47,15 @@ class _Progress:
 
 
 def _batched(name: str, ctx: Context, x: torch.Tensor, target: torch.Tensor,
-             lengths: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
+             lengths: torch.Tensor | None, outputs: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, dict[str, Any]]:
     """A method over the examples, ``BATCH`` at a time; integrated gradients keeps the most
-    steps any batch needed and the worst completeness."""
+    steps any batch needed and the worst completeness. ``outputs``: the model's on ``x``."""
     parts, info = [], {}
     for i in range(0, len(x), BATCH):
         ln = None if lengths is None else lengths[i:i + BATCH]
-        attr, got = run_method(name, ctx, x[i:i + BATCH], target[i:i + BATCH], ln)
+        out = None if outputs is None else outputs[i:i + BATCH]
+        attr, got = run_method(name, ctx, x[i:i + BATCH], target[i:i + BATCH], ln, out)
         parts.append(attr)
         if "completeness" in info and "completeness" in got:
             a, b = info["completeness"], got["completeness"]
@@ -139,7 +141,7 @@ def explain_subject(subject: Subject, methods: list[str] | None = None,
     idx = select.examples(examples, indices, len(subject.x))
     x = subject.x[idx]
     lengths = None if subject.lengths is None else subject.lengths[idx]
-    tgt, explained = select.targets(subject, target, x, subject.y[idx], lengths)
+    tgt, explained, outputs = select.targets(subject, target, x, subject.y[idx], lengths)
     ctx = Context(subject.model, subject.kind, tuple(subject.shape.input_shape),
                   subject.baseline, subject.references, samples=samples, tolerance=tolerance,
                   layer=layer, seed=seed)
@@ -151,7 +153,7 @@ def explain_subject(subject: Subject, methods: list[str] | None = None,
         attributions, report = {}, {}
         for name in names:
             start = time.perf_counter()
-            attr, info = _batched(name, ctx, x, tgt, lengths)
+            attr, info = _batched(name, ctx, x, tgt, lengths, outputs)
             seconds = time.perf_counter() - start
             attributions[name] = attr
             report[name] = {**info, "seconds": round(seconds, 4),

@@ -38,6 +38,11 @@ class ExplainedModel(nn.Module):
 
         self.raw = RawInputModel(exportable(model), shape, normalization)
         self.task = self.raw.task
+        self.variable_length = self.raw.variable_length
+        self.normalized = self.raw.normalized
+        if self.normalized:  # (x - mean) / std as one fused op, x * scale + shift
+            self.register_buffer("scale", 1.0 / self.raw.std)
+            self.register_buffer("shift", -self.raw.mean / self.raw.std)
         self.eval()
 
     @property
@@ -48,8 +53,14 @@ class ExplainedModel(nn.Module):
         if self.task == "reconstruction":
             err = (self.raw(x) - x).pow(2).flatten(1).mean(1)  # (B,)
             return err.unsqueeze(1)  # (B, 1)
-        xn = self.raw._normalize(x, lengths)
-        if self.raw.variable_length and lengths is not None:
+        if self.normalized:
+            xn = torch.addcmul(self.shift, x, self.scale)
+            if lengths is not None:  # padded steps stay zero, as in training
+                steps = torch.arange(x.shape[1])[None, :]
+                xn = xn * (steps < lengths[:, None]).unsqueeze(-1).to(xn.dtype)
+        else:
+            xn = x
+        if self.variable_length and lengths is not None:
             return self.raw.model(xn, lengths)  # (B, K)
         return self.raw.model(xn)  # (B, K)
 
