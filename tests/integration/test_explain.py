@@ -117,3 +117,46 @@ def test_cli_prints_the_table_and_json(cli, table: Path, tmp_path: Path) -> None
     assert "top features, permutation importance:" in out
     assert sorted(p.name for p in (tmp_path / "e").iterdir()) == [
         "attributions.npz", "bars_occlusion.png", "deletion.png", "explain.json", "global.png"]
+
+
+def test_a_fine_tuned_run_is_explained(table: Path, tmp_path: Path) -> None:
+    """A run started from the table run's weights (model.init, a new head on a frozen backbone)
+    explains like any run, and still puts the three informative columns first."""
+    import yaml
+
+    import archopt
+
+    spec = yaml.safe_load((table / "spec.yaml").read_text())
+    spec["name"] = "fine-tuned"
+    spec["model"]["init"] = {"from": str(table), "parts": "backbone"}
+    spec["train"]["epochs"] = 8
+    spec["train"]["transfer"] = {"freeze": ["backbone"]}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    run = archopt.fit(archopt.load_spec(tmp_path / "spec.yaml"), out=tmp_path / "ft",
+                      quiet=True)["run_dir"]
+    assert yaml.safe_load((Path(run) / "spec.yaml").read_text())["model"]["init"]["from"] == str(
+        table)
+    res = archopt.explain(run, methods=["integrated_gradients", "occlusion"], examples=30,
+                          sanity_check=False, plots=False, out=tmp_path / "e")
+    assert res["methods"]["integrated_gradients"]["completeness"]["holds"]
+    for name in ("integrated_gradients", "occlusion"):
+        assert set(res["global"]["ranking"][name][:3]) == set(INFORMATIVE), name
+        assert res["methods"][name]["deletion"]["better_than_random"], name
+
+
+def test_an_int8_run_is_refused_and_its_source_named(cli, table: Path, tmp_path: Path) -> None:
+    """A quantized run is an int8 ONNX model: nothing to differentiate. Exit 2, no traceback,
+    the run it was compressed from in the hint, nothing written."""
+    import yaml
+
+    pytest.importorskip("onnxruntime")
+    spec = tmp_path / "q.yaml"
+    spec.write_text(yaml.safe_dump({"name": "q", "compress": {
+        "repeats": 1, "batch_size": 16, "steps": [{"name": "quantize", "method": "dynamic"}]}}))
+    code, _, err = cli("compress", spec, "--from", table, "--out", tmp_path / "c", "-q")
+    assert code == 0, err
+    code, _, err = cli("explain", tmp_path / "c" / "01-quantize", "--out", tmp_path / "e")
+    assert code == 2 and "Traceback" not in err
+    assert "no differentiable weights: an int8 model" in err
+    assert f"archopt explain {table}" in err
+    assert not (tmp_path / "e").exists()
