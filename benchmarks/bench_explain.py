@@ -158,14 +158,14 @@ def measure(runs: dict[str, Path], repeats: int, out: Path) -> dict[str, dict]:
         x = subject.x[:4]
         # the predictions that choose the targets: both sides need them; archopt's
         # integrated gradients reuses them as f(x) for its completeness check
-        tgt, _, out = select.targets(subject, "predicted", x, subject.y[:4], None)
+        tgt, _, outputs = select.targets(subject, "predicted", x, subject.y[:4], None)
         ctx = Context(subject.model, subject.kind, tuple(subject.shape.input_shape),
                       subject.baseline, subject.references, samples=SAMPLES,
                       fixed_steps=STEPS)
         ctx.chunk = internal_batch(ctx)  # as archopt.explain does: once per run
         times = {}
         for name in names:
-            times[name] = time_pair(name, subject, ctx, x, tgt, repeats, out)
+            times[name] = time_pair(name, subject, ctx, x, tgt, repeats, outputs)
             print(f"{label} {name}: {times[name]}", flush=True)
             if name == "integrated_gradients":  # what its completeness check costs
                 times[NO_REUSE] = time_pair(name, subject, ctx, x, tgt, repeats)

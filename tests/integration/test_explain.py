@@ -160,3 +160,27 @@ def test_an_int8_run_is_refused_and_its_source_named(cli, table: Path, tmp_path:
     assert "no differentiable weights: an int8 model" in err
     assert f"archopt explain {table}" in err
     assert not (tmp_path / "e").exists()
+
+
+def test_the_global_view_over_the_whole_split(cli, table: Path, tmp_path: Path) -> None:
+    from archopt.explain.methods import Context, run_method
+    from archopt.explain.subject import load_subject
+
+    code, out, err = cli("explain", table, "--method", "saliency", "--method", "occlusion",
+                         "--examples", "4", "--global-over", "split", "--no-sanity",
+                         "--no-plots", "--out", tmp_path / "e", "--json")
+    assert code == 0, err
+    g = json.loads(out)["global"]
+    subject = load_subject(table)
+    assert g["over"] == "split" and g["examples"] == len(subject.x) > 4
+    for name, order in g["ranking"].items():
+        assert set(order[:3]) == set(INFORMATIVE), (name, order)
+    # the mean |saliency| of every example of the split, not of the 4 explained
+    target = subject.model(subject.x).argmax(1)
+    ctx = Context(subject.model, "tabular", (10,), subject.baseline, subject.references)
+    sal, _ = run_method("saliency", ctx, subject.x, target, None)
+    np.testing.assert_allclose(g["mean_abs"]["saliency"], sal.abs().mean(0).numpy(), atol=1e-5)
+    code, out, err = cli("explain", table, "--method", "saliency", "--examples", "4",
+                         "--no-sanity", "--no-plots", "--out", tmp_path / "e")
+    assert code == 0, err
+    assert "global view over 4 explained examples" in out
