@@ -3,9 +3,9 @@ the deletion-curve area of each method against random orders.
 
     .venv/bin/python benchmarks/bench_explain.py [--runs DIR] [--repeats 9] [--write]
 
-Three gallery models are trained once into ``--runs`` (default benchmarks/out/explain-runs, shorter
-than the gallery's own schedule): the digits CNN, the MNIST-1D LSTM (attention pooling) and the
-wine MLP. For each method, 4 test examples are explained by ``archopt.explain.methods.run_method``
+Four gallery models are trained once into ``--runs`` (default benchmarks/out/explain-runs, shorter
+than the gallery's own schedule): the digits CNN, the MNIST-1D LSTM (attention pooling), the
+wine MLP and the MNIST-1D transformer (attention rollout). For each method, 4 test examples are explained by ``archopt.explain.methods.run_method``
 (raw inputs, the normalization inside the explained function, padding masked) and by the code a
 user writes with Captum on the trained module and normalized inputs, with the same settings
 (integrated gradients 50 steps, Kernel SHAP and LIME 1,000 samples, ...). The two sides alternate
@@ -34,6 +34,7 @@ MODELS = {
     "CNN (digits)": ("examples/gallery/digits_cnn.yaml", ["train.epochs=15"]),
     "LSTM (mnist1d)": ("examples/gallery/mnist1d_lstm.yaml", ["train.epochs=12"]),
     "MLP (wine)": ("examples/gallery/wine_mlp.yaml", []),
+    "Transformer (mnist1d)": ("examples/gallery/mnist1d_transformer.yaml", ["train.epochs=20"]),
 }
 SAMPLES = 1000   # Kernel SHAP and LIME
 STEPS = 50       # integrated gradients
