@@ -5,12 +5,13 @@ the deletion-curve area of each method against random orders.
 
 Four gallery models are trained once into ``--runs`` (default benchmarks/out/explain-runs, shorter
 than the gallery's own schedule): the digits CNN, the MNIST-1D LSTM (attention pooling), the
-wine MLP and the MNIST-1D transformer (attention rollout). For each method, 4 test examples are explained by ``archopt.explain.methods.run_method``
-(raw inputs, the normalization inside the explained function, padding masked) and by the code a
-user writes with Captum on the trained module and normalized inputs, with the same settings
-(integrated gradients 50 steps, Kernel SHAP and LIME 1,000 samples, ...). The two sides alternate
-and take turns to go first; each sample is the CPU time (one thread) of as many calls in a row as
-take about 50 ms; the table gives medians and the ratio's quartiles and range.
+wine MLP and the MNIST-1D transformer (attention rollout). For each method, 4 test examples are
+explained by ``archopt.explain.methods.run_method`` (raw inputs, the normalization inside the
+explained function, padding masked) and by the code a user writes with Captum on the trained
+module and normalized inputs, with the same settings (integrated gradients 50 steps, Kernel
+SHAP and LIME 1,000 samples, ...). The two sides alternate and take turns to go first; each
+sample is the CPU time (one thread) of as many calls in a row as take about 50 ms; the table
+gives medians and the ratio's quartiles and range.
 ``--write`` replaces this script's section of benchmarks/RESULTS.md.
 """
 
