@@ -182,7 +182,8 @@ def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool,
 
         budgets = obj.parse_constraints(spec.search.constraints, True)
         out["pareto_png"] = str(write_pareto_png(path / "plots" / "pareto.png", every, refs,
-                                                 names[0], dirs[0] == "maximize", budgets))
+                                                 names[0], dirs[0] == "maximize", budgets,
+                                                 runtime["label"]))
     return out
 
 
