@@ -67,12 +67,13 @@ def reference_rows(paths: list[str], metric: str) -> list[dict[str, Any]]:
 def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, Any]],
               options: dict[str, Any]) -> None:
     """Time the front's members and the references again, together, in interleaved rounds
-    (round-robin), so their latencies are compared under the same load; adds
+    (round-robin), on the search's runtime (``options["runtime"]``: the references are timed
+    where the candidates were), so their latencies are compared under the same load; adds
     ``latency_ms_again`` (and its spread), params and FLOPs to each row in place."""
     from archopt.data import load_data
     from archopt.models import build_model
     from archopt.report.profile import count_flops, example_input
-    from archopt.search.costs import device_of, threads, time_interleaved
+    from archopt.search.costs import device_of, on_runtime, threads, time_interleaved
     from archopt.spec import load_spec
 
     items = [(r, study_dir / r["spec"]) for r in rows] + [(r, Path(r["spec"])) for r in refs]
@@ -89,8 +90,13 @@ def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, 
             _row_["params"] = sum(p.numel() for p in model.parameters())
         if _row_.get("flops") is None:
             _row_["flops"] = int(count_flops(model, example_input(model, shape, 1))[0])
-        models.append(model.to(device))
-        inputs.append([example_input(model, shape, options["batch_size"], device)])
+        if (options.get("runtime") or "torch") != "torch":
+            device = "cpu"  # an ONNX Runtime CPU session
+        model = model.to(device)
+        timed, xs = on_runtime(model, [example_input(model, shape, options["batch_size"],
+                                                     device)], options)
+        models.append(timed)
+        inputs.append(xs)
     if not models:
         return
     with threads(options["threads"]):
@@ -101,14 +107,15 @@ def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, 
 
 
 def write_front(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, Any]],
-                names: list[str]) -> Path:
-    """front.json (rows, references, the rule behind best.yaml) and front.csv."""
+                names: list[str], runtime: dict[str, str] | None = None) -> Path:
+    """front.json (rows, references, the rule behind best.yaml, ``latency_runtime``: what ran
+    the candidates when timed) and front.csv."""
     import csv
     import io
 
     write_atomic(study_dir / "front.json", json.dumps(
-        {"objectives": names, "rule": RULE, "front": rows, "references": refs},
-        indent=2, default=str) + "\n")
+        {"objectives": names, "rule": RULE, "latency_runtime": runtime, "front": rows,
+         "references": refs}, indent=2, default=str) + "\n")
     cols = ["number", *names, *[c for c in COST_COLUMNS if c not in names],
             "latency_ms_again", "run_dir", "params_chosen"]
     buf = io.StringIO()
