@@ -29,6 +29,19 @@ class InitSpec(_Strict):
     head: str = "head"                                # the module mapping features to outputs
 
 
+class PseudoLabelSpec(_Strict):
+    """``data.pseudo_labels``: self-training. The training examples that ``per_class`` leaves
+    out keep their inputs and take a finished run's prediction as their label when it is at
+    least ``threshold`` sure; their own labels are never read."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True,
+                              serialize_by_alias=True)
+
+    from_: str = Field(alias="from")                  # the run that labels them (same classes)
+    threshold: float = Field(0.9, gt=0.0, le=1.0)     # the least softmax probability kept
+    checkpoint: Literal["headline", "best", "last"] = "headline"
+
+
 class UnfreezeStep(_Strict):
     """Parts that start training after ``epoch`` epochs."""
 

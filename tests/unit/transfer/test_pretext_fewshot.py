@@ -136,11 +136,19 @@ def test_compare_transfer_trains_each_recipe_and_skips_finished_runs(simclr, tmp
     s = spec("down", data={"name": "digits", "batch_size": 64, "val_split": 0.0,
                            "classes": [5, 6, 7]}, epochs=4)
     r = compare_transfer(s, from_=str(simclr), per_class=[2], out=tmp_path / "cmp")
-    assert [x["recipe"] for x in r["table"]] == ["scratch", "probe", "finetune", "gradual"]
+    assert [x["recipe"] for x in r["table"]] == ["scratch", "probe", "finetune", "gradual",
+                                                 "selftrain"]
     spec_g = json.loads(json.dumps(__import__("yaml").safe_load(
         (tmp_path / "cmp" / "gradual" / "k2-s1" / "spec.yaml").read_text())))
     assert spec_g["train"]["transfer"]["gradual"] == {"start": 1, "every": 1}
     assert spec_g["data"]["per_class"] == 2 and spec_g["model"]["init"]["parts"] == "backbone"
+    spec_st = __import__("yaml").safe_load(
+        (tmp_path / "cmp" / "selftrain" / "k2-s1" / "spec.yaml").read_text())
+    assert spec_st["data"]["pseudo_labels"]["from"] == str(tmp_path / "cmp" / "probe" / "k2-s1")
+    assert spec_st["train"]["transfer"]["freeze"] == ["backbone"]
+    only = compare_transfer(s, from_=str(simclr), per_class=[2], recipes=["selftrain"],
+                            out=tmp_path / "cmp")  # its probe comes first, here already done
+    assert [x["recipe"] for x in only["table"]] == ["probe", "selftrain"]
     stamp = (tmp_path / "cmp" / "probe" / "k2-s1" / "metrics.json").stat().st_mtime_ns
     again = compare_transfer(s, from_=str(simclr), per_class=[2], out=tmp_path / "cmp")
     assert again["table"] == r["table"]
@@ -157,3 +165,25 @@ def test_fewshot_test_images_are_none_of_the_training_split():
     seen = torch.cat([d.train.x, d.val.x]).flatten(1)
     nearest = torch.cdist(d.test.x.flatten(1), seen).min(1).values
     assert len(d.test) > 300 and float(nearest.min()) > 1e-4
+
+
+def test_pseudo_labels_add_the_confident_predictions_of_a_run_to_the_labelled_examples(tmp_path):
+    from archopt.data import load_data
+    from archopt.transfer.pseudo import predict
+
+    data = {"name": "digits", "batch_size": 64, "val_split": 0.0, "classes": [0, 1, 2],
+            "per_class": 5}
+    run = tmp_path / "probe"
+    fit(spec("probe", data=data, epochs=10), out=run, quiet=True)
+    few = load_data(data, 1)
+    pool = load_data({**data, "per_class": None}, 1)
+    d = load_data({**data, "pseudo_labels": {"from": str(run), "threshold": 0.8}}, 1)
+    assert torch.equal(d.train.x[:15], few.train.x) and torch.equal(d.train.y[:15], few.train.y)
+    probs = predict(run, d.train.x[15:], "headline", pool.normalization, 3)
+    assert len(d.train) > 15 and bool((probs.max(1).values >= 0.8).all())
+    assert torch.equal(probs.argmax(1), d.train.y[15:])  # the run's labels, not the data's
+    assert len(d.train) <= len(pool.train) and torch.equal(d.test.y, pool.test.y)
+    with pytest.raises(UserError, match="data.pseudo_labels.*per_class"):
+        load_data({**data, "per_class": None, "pseudo_labels": {"from": str(run)}}, 1)
+    with pytest.raises(UserError, match="data.pseudo_labels.from.*3 outputs.*4 classes"):
+        load_data({**data, "classes": [0, 1, 2, 3], "pseudo_labels": {"from": str(run)}}, 1)
