@@ -4,9 +4,9 @@
 
 1) SimCLR pretraining without labels on each dataset's whole training split (its CPU time);
 2) label-scarce transfer with 1, 5 and 10 labelled examples per class, several seeds: from
-   scratch, linear probe, fine-tuning, gradual unfreezing (``archopt transfer``): digits from
-   SimCLR to all ten classes; MNIST-1D from supervised pretraining on digits 0-4 to 5-9, and
-   from SimCLR to all ten;
+   scratch, linear probe, fine-tuning, gradual unfreezing, self-training (``archopt
+   transfer``): digits from SimCLR to all ten classes; MNIST-1D from supervised pretraining on
+   digits 0-4 to 5-9, and from SimCLR to all ten;
 3) digits few-shot: 5-way 1-shot and 5-shot episodes on digits 5-9's test images, by a
    prototypical network and a SimCLR encoder trained on 0-4 only, by the SimCLR encoder of 1)
    (every training image, no labels; one per seed), plain and centred (cl2n), and by that
