@@ -83,24 +83,9 @@ def load_data(spec: DataSpec | Mapping[str, Any] | str, seed: int = 0) -> Datase
                 setattr(ds, name, Split(x, split.y, split.lengths))
     if spec.normalize_target and ds.task == "regression":
         ds.normalization = {**ds.normalization, **fit_target_scale(ds.train.y)}
-    # 4) some classes only, a few labels per class (transfer and few-shot learning)
-    if spec.pseudo_labels is None:
-        return select(ds, spec.classes, spec.per_class, seed)
-    # 5) ... and the others labelled by a run's confident predictions (self-training)
-    if ds.task != "classification" or not isinstance(ds.train, Split):
-        raise UserError("data.pseudo_labels", "needs classification data held in memory",
-                        "remove data.pseudo_labels")
-    if spec.per_class is None:
-        raise UserError("data.pseudo_labels", "labels the training examples per_class leaves "
-                        "out, and per_class is not set", "set data.per_class")
-    from archopt.data.subset import labelled_indices
-    from archopt.transfer.pseudo import add_pseudo_labels
-
-    select(ds, spec.classes, None, seed)
-    labelled = labelled_indices(ds.train.y, spec.per_class, seed)
-    ds.train = add_pseudo_labels(ds.train, labelled, spec.pseudo_labels, ds.normalization,
-                                 len(ds.class_names))
-    return ds
+    # 4) some classes only, a few labels per class (transfer and few-shot learning); the
+    # others labelled by a run (data.pseudo_labels) is archopt.transfer.pseudo, applied by fit
+    return select(ds, spec.classes, spec.per_class, seed)
 
 
 def fit_target_scale(y: torch.Tensor) -> dict[str, list[float]]:

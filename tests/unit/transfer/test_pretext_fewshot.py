@@ -169,21 +169,35 @@ def test_fewshot_test_images_are_none_of_the_training_split():
 
 def test_pseudo_labels_add_the_confident_predictions_of_a_run_to_the_labelled_examples(tmp_path):
     from archopt.data import load_data
-    from archopt.transfer.pseudo import predict
+    from archopt.transfer.pseudo import apply_pseudo_labels, predict
 
     data = {"name": "digits", "batch_size": 64, "val_split": 0.0, "classes": [0, 1, 2],
             "per_class": 5}
     run = tmp_path / "probe"
     fit(spec("probe", data=data, epochs=10), out=run, quiet=True)
+
+    def with_pseudo(**change):
+        s = spec("st", data={**data, "pseudo_labels": {"from": str(run), "threshold": 0.8},
+                             **change})
+        s.seed = 1
+        return apply_pseudo_labels(load_data(s.data, s.seed), s)
+
     few = load_data(data, 1)
     pool = load_data({**data, "per_class": None}, 1)
-    d = load_data({**data, "pseudo_labels": {"from": str(run), "threshold": 0.8}}, 1)
+    d = with_pseudo()
     assert torch.equal(d.train.x[:15], few.train.x) and torch.equal(d.train.y[:15], few.train.y)
     probs = predict(run, d.train.x[15:], "headline", pool.normalization, 3)
     assert len(d.train) > 15 and bool((probs.max(1).values >= 0.8).all())
     assert torch.equal(probs.argmax(1), d.train.y[15:])  # the run's labels, not the data's
     assert len(d.train) <= len(pool.train) and torch.equal(d.test.y, pool.test.y)
     with pytest.raises(UserError, match="data.pseudo_labels.*per_class"):
-        load_data({**data, "per_class": None, "pseudo_labels": {"from": str(run)}}, 1)
+        with_pseudo(per_class=None)
     with pytest.raises(UserError, match="data.pseudo_labels.from.*3 outputs.*4 classes"):
-        load_data({**data, "classes": [0, 1, 2, 3], "pseudo_labels": {"from": str(run)}}, 1)
+        with_pseudo(classes=[0, 1, 2, 3])
+    # fit applies it: the self-trained run saw the labelled and the pseudo-labelled examples
+    s = spec("st", data={**data, "pseudo_labels": {"from": str(run), "threshold": 0.8}},
+             epochs=1)
+    s.seed = 1
+    out = fit(s, out=tmp_path / "st", quiet=True)
+    hist = [json.loads(x) for x in (tmp_path / "st" / "history.jsonl").read_text().splitlines()]
+    assert out["run_dir"] and hist[0]["step"] == -(-len(d.train) // 64)  # steps of one epoch
