@@ -127,6 +127,9 @@ def print_front(r: dict[str, Any], names: list[str]) -> None:
                 caption="latency_ms: median at the deployment batch when first measured"
                 f"{f', timed in {runtime}' if runtime else ''}; "
                 "spread: (max-min)/median of its rounds; again_ms: re-timed together at the end")
+    for x in [*front, *refs]:
+        if x.get("latency_error"):
+            print(f"not re-timed: {x.get('name') or x.get('number')}: {x['latency_error']}")
 
 
 def show(args: argparse.Namespace) -> int:

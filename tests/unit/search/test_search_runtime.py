@@ -81,3 +81,27 @@ def test_onnxruntime_missing_is_a_user_error_with_the_install_line(monkeypatch):
         costs.check_runtime("onnxruntime")
     assert err.value.where == "search.latency.runtime"
     assert "pip install 'archopt[export]'" in err.value.hint
+
+
+def test_a_reference_that_does_not_export_is_left_untimed_not_the_front(tmp_path, monkeypatch):
+    import yaml
+
+    import archopt.compress.onnxrt as onnxrt
+    from archopt.search.front import remeasure
+
+    real, calls = onnxrt.export_float, []
+
+    def second_refuses(model, example):
+        calls.append(1)
+        if len(calls) == 2:  # the reference (timed after the front's member)
+            raise RuntimeError("Unsupported: aten::something")
+        return real(model, example)
+
+    monkeypatch.setattr(onnxrt, "export_float", second_refuses)
+    for name in ("member", "ref"):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(SPEC))
+    rows, refs = [{"spec": "member.yaml"}], [{"name": "ref", "spec": str(tmp_path / "ref.yaml")}]
+    remeasure(tmp_path, rows, refs, {**OPTIONS, "runtime": "onnxruntime"})
+    assert rows[0]["latency_ms_again"] > 0 and "latency_error" not in rows[0]
+    assert "latency_ms_again" not in refs[0] and "does not export" in refs[0]["latency_error"]
+    assert refs[0]["params"] == rows[0]["params"] > 0
