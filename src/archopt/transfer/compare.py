@@ -40,7 +40,7 @@ def recipe_spec(spec: Spec, recipe: str, source: str, per_class: int, seed: int,
     """The downstream spec for one recipe, label count and seed (``root``: the comparison's
     directory, where ``selftrain`` finds its probe run)."""
     s = spec.model_copy(deep=True)
-    s.seed, s.data.per_class = seed, per_class
+    s.seed, s.data.per_class, s.data.pseudo_labels = seed, per_class, None  # selftrain's own
     s.name = f"{spec.name}-{recipe}-k{per_class}-s{seed}"
     t = s.train.transfer.model_dump() if s.train.transfer is not None else {}
     lr = {k: t[k] for k in ("backbone_lr", "layer_decay", "bn_eval") if k in t}

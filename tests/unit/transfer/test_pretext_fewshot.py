@@ -201,3 +201,15 @@ def test_pseudo_labels_add_the_confident_predictions_of_a_run_to_the_labelled_ex
     out = fit(s, out=tmp_path / "st", quiet=True)
     hist = [json.loads(x) for x in (tmp_path / "st" / "history.jsonl").read_text().splitlines()]
     assert out["run_dir"] and hist[0]["step"] == -(-len(d.train) // 64)  # steps of one epoch
+
+
+def test_only_selftrain_gets_pseudo_labels_and_from_its_own_probe(tmp_path):
+    from archopt.transfer.compare import recipe_spec
+
+    s = spec("down", data={"name": "digits", "per_class": 3,
+                           "pseudo_labels": {"from": "somewhere/else"}})
+    for recipe in ("scratch", "probe", "finetune", "gradual"):
+        assert recipe_spec(s, recipe, "ssl", 5, 2, tmp_path).data.pseudo_labels is None
+    st = recipe_spec(s, "selftrain", "ssl", 5, 2, tmp_path)
+    assert st.data.pseudo_labels.from_ == str(tmp_path / "probe" / "k5-s2")
+    assert st.data.per_class == 5 and st.train.transfer.freeze == ["backbone"]
