@@ -4,7 +4,8 @@ dropout, batch size), through ``archopt tune``.
 Per seed: TPE's best validation accuracy after N trials against random search's after N and
 after 2N trials. Target: TPE at N reaches random search's best at 2N (median over seeds).
 
-    nice -n 10 .venv/bin/python benchmarks/tune/samplers_mnist1d.py [--seeds 3] [--n 8] [--first-seed 0]
+    nice -n 10 .venv/bin/python benchmarks/tune/samplers_mnist1d.py [--seeds 3] [--n 8]
+        [--first-seed 0] [--workers 2]
 """
 
 from __future__ import annotations
