@@ -2,8 +2,9 @@
 
 `archopt tune examples/tune/mnist1d_cnn.yaml --out STUDY` chooses a spec on the validation
 split (trials of seed 42); this script trains `STUDY/best.yaml` again with `archopt train`
-for each seed (`--set seed=S`; the seed moves the initial weights, the batch order and dropout;
-the split is the data's own), two runs at a time, and prints one row per run and the mean:
+for each seed (`--set seed=S`: the seed moves the initial weights, the batch order, dropout and
+which 10% of the training examples are held out for validation; the test split is MNIST-1D's
+own 1000 sequences), two runs at a time, and prints one row per run and the mean:
 parameters, the headline checkpoint's validation and test accuracy, and the training time in
 wall and CPU seconds (the CPU of that run's process, which a loaded machine does not inflate).
 `--spec` trains any other spec the same way (e.g. the gallery's hand-made CNN, for a side by
@@ -79,7 +80,7 @@ def main() -> None:
     if not args.study and not args.spec:
         ap.error("give a study directory or --spec")
     spec = Path(args.spec) if args.spec else Path(args.study) / "best.yaml"
-    out = Path(args.out) / (spec.stem if args.spec else Path(args.study).name)
+    out = Path(args.out) / (f"spec-{spec.stem}" if args.spec else f"study-{Path(args.study).name}")
     seeds = [int(s) for s in args.seeds.split(",")]
     print(f"{spec}; load average at the start {os.getloadavg()[0]:.1f}", flush=True)
     rows = train_all(spec, seeds, out, args.jobs)
