@@ -43,3 +43,23 @@ def test_preset_fields_can_be_overridden() -> None:
     assert model.spec["channels"] == [8, 8, 8] and model.spec["dropout"] == 0.1
     assert any(isinstance(m, torch.nn.Dropout) for m in model.modules())
     assert n_params(model) != 5_210
+
+
+@pytest.mark.parametrize("spec", [
+    {"name": "mnist1d_cnn"},
+    {"name": "sequential", "layers": [{"conv1d": {"out_channels": 8, "kernel_size": 3}}, "relu",
+                                      "flatten", {"linear": {"out_features": "auto"}}]},
+])
+def test_one_feature_sequences_reach_convolutions_in_the_standard_layout(spec: dict) -> None:
+    # a batch gathered from (N, 40, 1) data has strides (40, 1, 1); transposed, a convolution
+    # took its channel stride of 1 for channels-last and the net ran in mixed layouts (7% of a
+    # training step); the conv outputs must be plainly contiguous (last stride 1)
+    model = build_model(spec, MNIST1D, seed=0)
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv1d))
+    seen = []
+    conv.register_forward_hook(lambda m, i, out: seen.append((i[0].stride(), out.stride())))
+    x = torch.randn(200, 40, 1)[torch.arange(0, 200, 2)]
+    assert x.stride() == (40, 1, 1)
+    model(x).sum().backward()
+    (x_stride, out_stride), = seen
+    assert out_stride[-1] == 1 and x_stride == (40, 40, 1)

@@ -6,11 +6,23 @@ import torch
 from torch import nn
 
 
+def standard_strides(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as a view whose size-1 dimensions have the standard strides.
+
+    Transposing (B, T, 1) gives (B, 1, T) with strides (T, 1, 1): contiguous by torch's rule,
+    which ignores size-1 dimensions, but a convolution reads the channel stride of 1 as the
+    channels-last layout, and then every conv and ReLU of the network runs in mixed layouts
+    (the first ReLU's backward 9x slower, extra copies: 7% of the MNIST-1D paper CNN's training
+    step on a CPU, benchmarks/bench_step_cost.py). The view costs nothing.
+    """
+    return x.view(x.shape)
+
+
 class ChannelsFirst(nn.Module):
     """(B, T, F) -> (B, F, T): sequences enter 1-D convolutions with features as channels."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.transpose(1, 2)
+        return standard_strides(x.transpose(1, 2))
 
 
 class Permute(nn.Module):
@@ -21,7 +33,7 @@ class Permute(nn.Module):
         self.dims = tuple(dims)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.permute(*self.dims)
+        return standard_strides(x.permute(*self.dims))
 
     def extra_repr(self) -> str:
         return f"dims={list(self.dims)}"
