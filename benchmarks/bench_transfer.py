@@ -4,12 +4,13 @@
 
 1) SimCLR pretraining without labels on each dataset's whole training split (its CPU time);
 2) label-scarce transfer with 1, 5 and 10 labelled examples per class, several seeds: from
-   scratch, linear probe, fine-tuning, gradual unfreezing (``archopt transfer``): digits from
-   SimCLR to all ten classes; MNIST-1D from supervised pretraining on digits 0-4 to 5-9, and
-   from SimCLR to all ten;
-3) digits few-shot: 5-way 1-shot and 5-shot episodes on digits 5-9, by a prototypical network
-   and a SimCLR encoder trained on the images of 0-4 only, and by the SimCLR encoder of 1)
-   (every image, no labels), beside the raw pixels.
+   scratch, linear probe, fine-tuning, gradual unfreezing, self-training (``archopt
+   transfer``): digits from SimCLR to all ten classes; MNIST-1D from supervised pretraining on
+   digits 0-4 to 5-9, and from SimCLR to all ten;
+3) digits few-shot: 5-way 1-shot and 5-shot episodes on digits 5-9's test images, by a
+   prototypical network and a SimCLR encoder trained on 0-4 only, by the SimCLR encoder of 1)
+   (every training image, no labels; one per seed), plain and centred (cl2n), and by that
+   encoder fine-tuned as a prototypical network with the labels of 0-4, beside the raw pixels.
 
 Every figure comes from ordinary runs under ``--out`` (default ``runs/bench-transfer``); a
 killed benchmark run again continues where it stopped. ``--quick`` is a smoke run (minutes less,
@@ -75,16 +76,24 @@ def label_table(result: dict, name: str) -> str:
     return "\n".join(lines)
 
 
-def fewshot_table(rows: list[tuple[str, dict]]) -> str:
+def fewshot_cell(results: list[dict], i: int) -> str:
+    """One encoder (mean ± 95% interval over episodes) or several seeds' encoders (the mean of
+    their means ± the widest interval, and the lowest and highest seed)."""
+    cells = [r["results"][i]["encoder"] for r in results]
+    means = [c["mean"] for c in cells]
+    text = f"{sum(means) / len(means):.1f} ± {max(c['ci95'] for c in cells):.1f}"
+    return text if len(cells) == 1 else f"{text} ({min(means):.1f}-{max(means):.1f})"
+
+
+def fewshot_table(rows: list[tuple[str, list[dict]]]) -> str:
     lines = ["| encoder | 5-way 1-shot % | 5-way 5-shot % |",
              "|---|---|---|"]
-    raw = rows[0][1]["results"]
+    raw = rows[0][1][0]["results"]
     lines.append("| raw pixels (nearest class mean) | " + " | ".join(
         f"{r['raw']['mean']:.1f} ± {r['raw']['ci95']:.1f}" for r in raw) + " |")
-    for name, res in rows:
+    for name, results in rows:
         lines.append(f"| {name} | " + " | ".join(
-            f"{r['encoder']['mean']:.1f} ± {r['encoder']['ci95']:.1f}"
-            for r in res["results"]) + " |")
+            fewshot_cell(results, i) for i in range(len(raw))) + " |")
     return "\n".join(lines)
 
 
@@ -132,22 +141,39 @@ def main() -> None:
                       + label_table(res, "MNIST-1D, 10 classes (SimCLR, no labels)"))
     if "fewshot" in only:
         episodes = 100 if q else 600
+        short = ["train.epochs=5"] if q else []
         rows = []
         for name, path, run in (("prototypical network on 0-4", EX / "digits_protonet.yaml",
                                  out / "digits-protonet"),
-                                ("SimCLR on the images of 0-4 (no labels)",
-                                 EX / "digits_simclr_fewshot.yaml",
-                                 out / "digits-simclr-04")):
+                                ("SimCLR on the images of 0-4 only (no labels)",
+                                 EX / "digits_simclr_fewshot.yaml", out / "digits-simclr-04")):
             if not (run / "metrics.json").is_file():
-                fit(load_spec(path, ["train.epochs=5"] if q else []), out=run, quiet=True)
-            rows.append((name, fewshot(run, episodes_n=episodes)))
-        # the encoder of part 1: SimCLR on every digit image, 5-9 included, never a label
-        ssl, _ = pretrain(EX / "digits_simclr.yaml", out / "digits-simclr",
-                          ["train.epochs=10"] if q else [])
-        rows.append(("SimCLR on all digit images (no labels; 5-9's images seen)",
-                     fewshot(ssl, classes=[5, 6, 7, 8, 9], episodes_n=episodes)))
+                fit(load_spec(path, short), out=run, quiet=True)
+            rows.append((name, [fewshot(run, episodes_n=episodes)]))
+        # SimCLR on every training image (5-9's included, never a label), one encoder per seed,
+        # then the same encoders fine-tuned episodically with the labels of 0-4 only
+        ssl_runs, tuned = [], []
+        for sd in seeds:
+            ssl, _ = pretrain(EX / "digits_simclr.yaml",
+                              out / ("digits-simclr" if sd == 0 else f"digits-simclr-s{sd}"),
+                              [f"seed={sd}"] + (["train.epochs=10"] if q else []))
+            ssl_runs.append(ssl)
+            run = out / f"digits-simclr-protonet-s{sd}"
+            if not (run / "metrics.json").is_file():
+                fit(load_spec(EX / "digits_simclr_protonet.yaml",
+                              [f"seed={sd}", f"model.init.from={ssl}"] + short),
+                    out=run, quiet=True)
+            tuned.append(run)
+        rows.append((f"SimCLR on all training images (no labels), seeds {args.seeds}",
+                     [fewshot(r, episodes_n=episodes) for r in ssl_runs]))
+        rows.append(("  the same, centred on 0-4's mean (cl2n)",
+                     [fewshot(r, episodes_n=episodes, normalize="cl2n", write=False)
+                      for r in ssl_runs]))
+        rows.append((f"  then prototypical fine-tuning on 0-4, seeds {args.seeds}",
+                     [fewshot(r, episodes_n=episodes) for r in tuned]))
         report.append(f"digits few-shot on digits 5-9 (test split, {episodes} episodes, 15 "
-                      "queries per class; mean ± 95% interval)\n\n" + fewshot_table(rows))
+                      "queries per class; mean ± 95% interval, and the range over seeds)\n\n"
+                      + fewshot_table(rows))
     print("\n\n".join(report))
     print(f"\nwall {time.time() - t0:.0f} s, CPU {cpu_s():.0f} s (this process)")
 

@@ -96,3 +96,12 @@ def test_grad_cam_and_attention_exist_only_where_the_model_has_them() -> None:
                            lengths)
     with pytest.raises(UserError, match="no convolution"):
         explain_subject(subject, methods=["grad_cam"])
+
+
+def test_the_global_view_over_the_split_is_for_tables_only() -> None:
+    shape = SHAPES["image"]
+    model = build_model({"name": "mlp", **TINY["mlp"]}, shape, seed=0).eval()
+    x, _ = data(shape, 4, 0)
+    subject = make_subject(model, shape, {}, x, None, x, torch.zeros(4, dtype=torch.long), None)
+    with pytest.raises(UserError, match="for tabular data"):
+        explain_subject(subject, global_over="split")

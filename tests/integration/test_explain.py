@@ -117,3 +117,70 @@ def test_cli_prints_the_table_and_json(cli, table: Path, tmp_path: Path) -> None
     assert "top features, permutation importance:" in out
     assert sorted(p.name for p in (tmp_path / "e").iterdir()) == [
         "attributions.npz", "bars_occlusion.png", "deletion.png", "explain.json", "global.png"]
+
+
+def test_a_fine_tuned_run_is_explained(table: Path, tmp_path: Path) -> None:
+    """A run started from the table run's weights (model.init, a new head on a frozen backbone)
+    explains like any run, and still puts the three informative columns first."""
+    import yaml
+
+    import archopt
+
+    spec = yaml.safe_load((table / "spec.yaml").read_text())
+    spec["name"] = "fine-tuned"
+    spec["model"]["init"] = {"from": str(table), "parts": "backbone"}
+    spec["train"]["epochs"] = 8
+    spec["train"]["transfer"] = {"freeze": ["backbone"]}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    run = archopt.fit(archopt.load_spec(tmp_path / "spec.yaml"), out=tmp_path / "ft",
+                      quiet=True)["run_dir"]
+    assert yaml.safe_load((Path(run) / "spec.yaml").read_text())["model"]["init"]["from"] == str(
+        table)
+    res = archopt.explain(run, methods=["integrated_gradients", "occlusion"], examples=30,
+                          sanity_check=False, plots=False, out=tmp_path / "e")
+    assert res["methods"]["integrated_gradients"]["completeness"]["holds"]
+    for name in ("integrated_gradients", "occlusion"):
+        assert set(res["global"]["ranking"][name][:3]) == set(INFORMATIVE), name
+        assert res["methods"][name]["deletion"]["better_than_random"], name
+
+
+def test_an_int8_run_is_refused_and_its_source_named(cli, table: Path, tmp_path: Path) -> None:
+    """A quantized run is an int8 ONNX model: nothing to differentiate. Exit 2, no traceback,
+    the run it was compressed from in the hint, nothing written."""
+    import yaml
+
+    pytest.importorskip("onnxruntime")
+    spec = tmp_path / "q.yaml"
+    spec.write_text(yaml.safe_dump({"name": "q", "compress": {
+        "repeats": 1, "batch_size": 16, "steps": [{"name": "quantize", "method": "dynamic"}]}}))
+    code, _, err = cli("compress", spec, "--from", table, "--out", tmp_path / "c", "-q")
+    assert code == 0, err
+    code, _, err = cli("explain", tmp_path / "c" / "01-quantize", "--out", tmp_path / "e")
+    assert code == 2 and "Traceback" not in err
+    assert "no differentiable weights: an int8 model" in err
+    assert f"archopt explain {table}" in err
+    assert not (tmp_path / "e").exists()
+
+
+def test_the_global_view_over_the_whole_split(cli, table: Path, tmp_path: Path) -> None:
+    from archopt.explain.methods import Context, run_method
+    from archopt.explain.subject import load_subject
+
+    code, out, err = cli("explain", table, "--method", "saliency", "--method", "occlusion",
+                         "--examples", "4", "--global-over", "split", "--no-sanity",
+                         "--no-plots", "--out", tmp_path / "e", "--json")
+    assert code == 0, err
+    g = json.loads(out)["global"]
+    subject = load_subject(table)
+    assert g["over"] == "split" and g["examples"] == len(subject.x) > 4
+    for name, order in g["ranking"].items():
+        assert set(order[:3]) == set(INFORMATIVE), (name, order)
+    # the mean |saliency| of every example of the split, not of the 4 explained
+    target = subject.model(subject.x).argmax(1)
+    ctx = Context(subject.model, "tabular", (10,), subject.baseline, subject.references)
+    sal, _ = run_method("saliency", ctx, subject.x, target, None)
+    np.testing.assert_allclose(g["mean_abs"]["saliency"], sal.abs().mean(0).numpy(), atol=1e-5)
+    code, out, err = cli("explain", table, "--method", "saliency", "--examples", "4",
+                         "--no-sanity", "--no-plots", "--out", tmp_path / "e")
+    assert code == 0, err
+    assert "global view over 4 explained examples" in out

@@ -159,6 +159,45 @@ def test_activation_budget_throughput_objective_then_the_front_retrained(cli, wr
     assert code == 2 and "trial 7 is not on the front" in err
 
 
+@pytest.mark.slow
+def test_search_timed_in_onnxruntime_records_ort_latencies(cli, write_spec, tmp_path):
+    """runtime onnxruntime: every candidate exported and timed in ONNX Runtime, cached under a
+    key of its own (not torch's); the front and a reference re-timed there too, and the table
+    says which runtime."""
+    pytest.importorskip("onnxruntime")
+    from archopt.data import load_data
+    from archopt.search.costs import cache_key
+
+    ref = tmp_path / "ref"
+    code, _, err = cli("train", write_spec(BASE), "--out", ref, "--progress", "lines")
+    assert code == 0, err
+    latency = {**FAST, "runtime": "onnxruntime"}
+    spec = {**BASE, "search": {"space": {"model.channels": {"choice": [[4], [8]]}},
+                               "latency": latency, "sampler": {"name": "grid"}}}
+    out = tmp_path / "study"
+    code, stdout, err = cli("search", write_spec(spec), "--out", out, "--progress", "lines",
+                            "--no-plots", "--reference", f"cnn4={ref}")
+    assert code == 0, err
+    assert "timed in onnxruntime" in stdout
+    options = {**load_spec(out / "spec.yaml").search.latency.model_dump()}
+    trials = [t for t in load(out).trials if t.state.name == "COMPLETE"]
+    assert len(trials) == 2
+    for t in trials:
+        s = load_spec(out / t.user_attrs["run_dir"] / "spec.yaml")
+        shape = load_data(s.data, s.seed).shape
+        ort_key = cache_key(s, shape, options, "cpu")
+        torch_key = cache_key(s, shape, {**options, "runtime": "torch"}, "cpu")
+        assert ort_key != torch_key
+        assert (out / "costs" / f"{ort_key}.json").is_file()
+        assert not (out / "costs" / f"{torch_key}.json").exists()
+        assert t.user_attrs["costs"]["latency_ms"] > 0
+    front = json.loads((out / "front.json").read_text())
+    assert front["latency_runtime"]["runtime"] == "onnxruntime"
+    assert all(f["latency_ms_again"] > 0 for f in front["front"])
+    (r,) = front["references"]
+    assert r["name"] == "cnn4" and r["latency_ms"] > 0
+
+
 def _complete(study_dir: Path) -> list[tuple]:
     return [(t.params, t.values) for t in load(study_dir).trials
             if t.state.name == "COMPLETE"]

@@ -64,3 +64,16 @@ def test_tune_refuses_the_costs_only_a_search_measures(cli, write_spec, tmp_path
     code, _, err = cli("tune", write_spec(spec), "--out", tmp_path / "s")
     assert code == 2 and "tune.constraints.peak_activation_bytes" in err, err
     assert "archopt search" in err and not (tmp_path / "s").exists()
+
+
+def test_onnxruntime_runtime_not_installed_exits_2_naming_the_field(cli, write_spec, tmp_path,
+                                                                    monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime: ImportError
+    out = tmp_path / "study"
+    code, _, err = cli("search", write_spec(search_spec(latency={"runtime": "onnxruntime"})),
+                       "--out", out)
+    assert code == 2, err
+    assert "error: search.latency.runtime" in err and "pip install 'archopt[export]'" in err
+    assert "Traceback" not in err and not out.exists()

@@ -5,7 +5,8 @@
   archopt explain RUN_DIR --target true --examples 50 --out explanations/cnn --json
 
 Methods (Captum): integrated_gradients, gradient_shap, kernel_shap, lime, saliency, occlusion,
-grad_cam (conv nets; --layer to choose the convolution), attention (rnn attention pooling).
+grad_cam (conv nets; --layer to choose the convolution), attention (rnn attention pooling's
+weights, transformers' attention rollout).
 Attributions are in the data's raw units (the run's normalization is part of the explained
 function); removed features become the training mean (the baseline, stated in explain.json).
 Checks beside every method: integrated gradients' completeness (steps raised until it holds),
@@ -40,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="perturbed inputs per example for Kernel SHAP and LIME (default 256)")
     p.add_argument("--layer", metavar="NAME", help="Grad-CAM's layer, a module name of the "
                    "model (default: the last convolution)")
+    p.add_argument("--global-over", choices=["examples", "split"], default="examples",
+                   help="tabular data: the global view's mean |attribution| over the explained "
+                   "examples (default) or every example of the split (every method runs on "
+                   "all of them; permutation importance is always over the split)")
     p.add_argument("--no-sanity", action="store_true",
                    help="skip the randomization sanity check")
     p.add_argument("--no-plots", action="store_true", help="write no figures")
@@ -55,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     result = explain(args.run_dir, methods=args.method, examples=args.examples,
                      indices=args.index, target=args.target, split=args.split, out=args.out,
                      samples=args.samples, layer=args.layer, sanity_check=not args.no_sanity,
-                     plots=not args.no_plots, progress=not (args.quiet or args.json))
+                     plots=not args.no_plots, progress=not (args.quiet or args.json),
+                     global_over=args.global_over)
     if args.json:
         print_json(result)
         return 0
@@ -80,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
                 f"model whose weights are all random")
     if "global" in result:
         g = result["global"]["ranking"]
+        print(f"global view over {result['global']['examples']} "
+              + ("examples of the split" if result["global"]["over"] == "split" else
+                 "explained examples") + f"; permutation importance over the {result['split']} "
+              "split")
         print("top features, permutation importance: "
               + ", ".join(g["permutation_importance"][:5]))
         for name in result["faithfulness"]["ranking"]:

@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--episodes", type=int, help="episodes per figure (default 600)")
     p.add_argument("--split", choices=["test", "val", "train"], help="default test")
     p.add_argument("--seed", type=int, help="seeds the episodes (default 0)")
+    p.add_argument("--normalize", choices=["l2", "cl2n", "none"],
+                   help="the encoder's embeddings: l2 (default), cl2n (centred on the base "
+                   "classes' mean, then l2; SimpleShot) or none")
     p.add_argument("--out", metavar="DIR", help="where a trained SPEC's run goes")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V",
                    help="override a field of SPEC; repeatable")
@@ -46,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     result = fewshot(args.source, classes=args.classes and ints(args.classes),
                      ways=args.ways, shots=args.shots and ints(args.shots),
                      queries=args.queries, episodes_n=args.episodes, split=args.split,
-                     seed=args.seed, overrides=args.overrides, out=args.out,
-                     quiet=args.quiet or args.json)
+                     seed=args.seed, normalize=args.normalize, overrides=args.overrides,
+                     out=args.out, quiet=args.quiet or args.json)
     if args.json:
         print_json(result)
         return 0
@@ -57,5 +60,6 @@ def run(args: argparse.Namespace) -> int:
     print_table(f"{result['run']}: classes {result['classes']} ({result['split']}, "
                 f"{result['episodes']} episodes, {result['queries']} queries per class)",
                 ["episodes", "encoder %", "raw inputs %"], rows,
-                caption="nearest prototype; mean ± 95% interval over the episodes")
+                caption=f"nearest prototype (encoder: {result['normalize']}, raw: plain); "
+                "mean ± 95% interval over the episodes")
     return 0

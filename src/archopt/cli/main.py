@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("archopt.cli.explain", "attributions of a run's predictions (IG, SHAP, LIME, "
                 "Grad-CAM, ...), checked"),
     "transfer": ("archopt.cli.transfer", "label-scarce transfer from a pretrained run: scratch, "
-                 "linear probe, fine-tune, gradual unfreezing"),
+                 "linear probe, fine-tune, gradual unfreezing, self-training"),
     "fewshot": ("archopt.cli.fewshot", "N-way K-shot accuracy on held-out classes (nearest "
                 "prototype, mean and 95%% interval)"),
     "robustness": ("archopt.cli.robustness", "accuracy under noise, corruptions and adversarial "

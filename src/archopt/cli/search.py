@@ -122,9 +122,14 @@ def print_front(r: dict[str, Any], names: list[str]) -> None:
     rows += [[f"ref {x['name']}", *[x.get(n) for n in names], *[x.get(c) for c in costs],
               x.get("latency_spread_again"), x.get("latency_ms_again"), x.get("run_dir")]
              for x in refs]
+    runtime = (r.get("latency_runtime") or {}).get("label")
     print_table(f"Pareto front ({len(front)} of the trained candidates)", cols, rows,
-                caption="latency_ms: median at the deployment batch when first measured; "
+                caption="latency_ms: median at the deployment batch when first measured"
+                f"{f', timed in {runtime}' if runtime else ''}; "
                 "spread: (max-min)/median of its rounds; again_ms: re-timed together at the end")
+    for x in [*front, *refs]:
+        if x.get("latency_error"):
+            print(f"not re-timed: {x.get('name') or x.get('number')}: {x['latency_error']}")
 
 
 def show(args: argparse.Namespace) -> int:

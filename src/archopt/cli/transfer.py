@@ -1,5 +1,6 @@
-"""Label-scarce transfer from a pretrained run: from scratch, linear probe, fine-tuning and
-gradual unfreezing, at several labelled examples per class and seeds; one table of test
+"""Label-scarce transfer from a pretrained run: from scratch, linear probe, fine-tuning,
+gradual unfreezing and self-training (the probe again, with the probe's confident labels for the
+unlabelled training examples), at several labelled examples per class and seeds; one table of test
 accuracy (mean ± std over seeds). Every cell is an ordinary run; killed, it runs again from
 where it stopped.
 
@@ -20,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", metavar="SPEC", help="the downstream spec (YAML)")
     p.add_argument("--from", dest="source", metavar="RUN_DIR", help="the pretrained run")
     p.add_argument("--recipes", metavar="R,R,...",
-                   help="scratch,probe,finetune,gradual (default all)")
+                   help="scratch,probe,finetune,gradual,selftrain (default all)")
     p.add_argument("--per-class", metavar="K,K,...",
                    help="labelled training examples per class (default data.per_class or "
                    "1,5,10)")

@@ -187,6 +187,45 @@ def scale(cfg: ScaleConfig, kind: str, at: str, **_: Any) -> AugmentFn:
     return fn
 
 
+class RandomAffineConfig(_Config):
+    degrees: float = Field(10.0, ge=0.0, le=180.0)  # rotation in [-degrees, degrees]
+    translate: float = Field(0.1, ge=0.0, le=1.0)   # shift by up to this fraction of H and W
+    scale_min: float = Field(0.9, gt=0.0)           # zoom factor range (1: none)
+    scale_max: float = Field(1.1, gt=0.0)
+    shear: float = Field(0.0, ge=0.0, le=60.0)      # horizontal shear in [-shear, shear] degrees
+
+    @model_validator(mode="after")
+    def _order(self) -> RandomAffineConfig:
+        if self.scale_min > self.scale_max:
+            raise ValueError("scale_min must not exceed scale_max")
+        return self
+
+
+@AUGMENTATIONS.register("random_affine", config=RandomAffineConfig)
+def random_affine(cfg: RandomAffineConfig, kind: str, at: str, **_: Any) -> AugmentFn:
+    """Rotate, zoom, shear and shift each image by its own random amounts (bilinear, zero
+    fill), like torchvision's ``RandomAffine``, batched with ``affine_grid``/``grid_sample``."""
+    _kinds("random_affine", kind, ("image",), at)
+
+    def fn(x, y, gen):
+        b = x.shape[0]
+        u = _rand((5, b), gen, torch.device("cpu")) * 2 - 1             # (5, B) in [-1, 1)
+        angle = torch.deg2rad(u[0] * cfg.degrees)
+        shear = torch.deg2rad(u[1] * cfg.shear)
+        zoom = cfg.scale_min + (cfg.scale_max - cfg.scale_min) * (u[2] + 1) / 2
+        # output -> input sampling grid (normalized coordinates): the inverse of the transform
+        cos, sin, tan = torch.cos(angle), torch.sin(angle), torch.tan(shear)
+        theta = torch.zeros(b, 2, 3)
+        theta[:, 0, 0], theta[:, 0, 1] = cos / zoom, (-sin + cos * tan) / zoom
+        theta[:, 1, 0], theta[:, 1, 1] = sin / zoom, (cos + sin * tan) / zoom
+        theta[:, :, 2] = torch.stack([u[3], u[4]], 1) * 2 * cfg.translate
+        grid = torch.nn.functional.affine_grid(theta.to(x.device, x.dtype), list(x.shape),
+                                               align_corners=False)
+        return torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+                                               align_corners=False), y
+    return fn
+
+
 class MixupConfig(_Config):
     alpha: float = Field(0.2, gt=0.0)  # Beta(alpha, alpha) mixing weight; small: mild mixing
 

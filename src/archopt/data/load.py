@@ -83,7 +83,8 @@ def load_data(spec: DataSpec | Mapping[str, Any] | str, seed: int = 0) -> Datase
                 setattr(ds, name, Split(x, split.y, split.lengths))
     if spec.normalize_target and ds.task == "regression":
         ds.normalization = {**ds.normalization, **fit_target_scale(ds.train.y)}
-    # 4) some classes only, a few labels per class (transfer and few-shot learning)
+    # 4) some classes only, a few labels per class (transfer and few-shot learning); the
+    # others labelled by a run (data.pseudo_labels) is archopt.transfer.pseudo, applied by fit
     return select(ds, spec.classes, spec.per_class, seed)
 
 

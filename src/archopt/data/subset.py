@@ -31,9 +31,13 @@ def select(ds: Dataset, classes: list[int] | None, per_class: int | None, seed: 
     if classes is not None:
         _keep_classes(ds, classes)
     if per_class is not None:
-        gen = torch.Generator().manual_seed(int(seed) + 7919)
-        ds.train = take(ds.train, per_class_indices(ds.train.y, per_class, gen))
+        ds.train = take(ds.train, labelled_indices(ds.train.y, per_class, seed))
     return ds
+
+
+def labelled_indices(y: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
+    """The training examples ``data.per_class`` keeps (seeded), as sorted indices into ``y``."""
+    return per_class_indices(y, per_class, torch.Generator().manual_seed(int(seed) + 7919))
 
 
 def _keep_classes(ds: Dataset, classes: list[int]) -> None:

@@ -2,12 +2,13 @@
 
 ``explain(run_dir, ...)`` attributes the model's output to the user's raw inputs with Captum's
 methods (integrated gradients, gradient SHAP, Kernel SHAP, LIME, saliency, occlusion, Grad-CAM)
-and the attention pooling's weights, and checks each explanation: completeness (integrated
-gradients), deletion curves against random orders, the randomization sanity check.
+and attention weights (rnn attention pooling, transformer attention rollout), and checks each
+explanation: completeness (integrated gradients), deletion curves against random orders, the
+randomization sanity check.
 
 Modules: ``subject`` (the run as a function of raw inputs), ``groups`` (feature groups per kind
-of data), ``methods``, ``checks``, ``global_view`` (tabular), ``select`` (methods, examples,
-targets), ``record`` and ``plots`` (what is written), ``api`` (``explain``).
+of data), ``methods``, ``attention``, ``checks``, ``global_view`` (tabular), ``select``
+(methods, examples, targets), ``record`` and ``plots`` (what is written), ``api`` (``explain``).
 """
 
 from archopt.callable_package import make_callable

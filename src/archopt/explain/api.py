@@ -3,8 +3,9 @@
 1) load the run, its split in raw units, the baseline; pick the examples and the outputs;
 2) every method on the examples, in batches through the model, timed;
 3) the checks: integrated gradients' completeness (inside the method), deletion curves against
-   random orders, the randomization sanity check; for tabular data the global view;
-4) write explain.json, attributions.npz and the plots into the output folder (atomically).
+   random orders, the randomization sanity check;
+4) for tabular data the global view, over the explained examples or the whole split;
+5) write explain.json, attributions.npz and the plots into the output folder (atomically).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 
 import torch
 
+from archopt.errors import UserError
 from archopt.explain import checks, select
 from archopt.explain.methods import Context, internal_batch, run_method
 from archopt.explain.subject import Subject, load_subject
 
 BATCH = 32   # examples per call of a method
+GLOBAL_OVER = ("examples", "split")   # what the tabular global view averages over
 
 
 class _Progress:
@@ -47,13 +50,15 @@ class _Progress:
 
 
 def _batched(name: str, ctx: Context, x: torch.Tensor, target: torch.Tensor,
-             lengths: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
+             lengths: torch.Tensor | None, outputs: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, dict[str, Any]]:
     """A method over the examples, ``BATCH`` at a time; integrated gradients keeps the most
-    steps any batch needed and the worst completeness."""
+    steps any batch needed and the worst completeness. ``outputs``: the model's on ``x``."""
     parts, info = [], {}
     for i in range(0, len(x), BATCH):
         ln = None if lengths is None else lengths[i:i + BATCH]
-        attr, got = run_method(name, ctx, x[i:i + BATCH], target[i:i + BATCH], ln)
+        out = None if outputs is None else outputs[i:i + BATCH]
+        attr, got = run_method(name, ctx, x[i:i + BATCH], target[i:i + BATCH], ln, out)
         parts.append(attr)
         if "completeness" in info and "completeness" in got:
             a, b = info["completeness"], got["completeness"]
@@ -89,7 +94,8 @@ def explain(run_dir: str | Path, methods: list[str] | None = None, examples: int
             indices: list[int] | None = None, target: str | int = "predicted",
             split: str = "test", out: str | Path | None = None, samples: int = 256,
             layer: str | None = None, tolerance: float = 0.01, sanity_check: bool = True,
-            plots: bool = True, seed: int = 0, progress: bool = False) -> dict[str, Any]:
+            plots: bool = True, seed: int = 0, progress: bool = False,
+            global_over: str = "examples") -> dict[str, Any]:
     """Explain a run's predictions on some examples, with the checks of each method.
 
     Args:
@@ -109,6 +115,10 @@ def explain(run_dir: str | Path, methods: list[str] | None = None, examples: int
         plots: write the figures.
         seed: seeds the random orders, samples and re-initializations.
         progress: show a progress bar on a terminal.
+        global_over: tabular data: the global view's mean |attribution| over the explained
+            ``examples`` (default) or the whole ``split`` (every method runs on every example
+            of the split; the checks stay on the explained examples). Permutation importance
+            is always over the whole split.
 
     Returns:
         What explain.json holds, plus ``out`` (the folder written).
@@ -118,7 +128,7 @@ def explain(run_dir: str | Path, methods: list[str] | None = None, examples: int
     subject = load_subject(run_dir, split)
     result, attributions, x, lengths = explain_subject(
         subject, methods, examples, indices, target, samples, layer, tolerance, sanity_check,
-        seed, progress)
+        seed, progress, global_over)
     return record.write(subject, result, attributions, x, lengths, out, plots)
 
 
@@ -126,7 +136,8 @@ def explain_subject(subject: Subject, methods: list[str] | None = None,
                     examples: int | None = None, indices: list[int] | None = None,
                     target: str | int = "predicted", samples: int = 256,
                     layer: str | None = None, tolerance: float = 0.01,
-                    sanity_check: bool = True, seed: int = 0, progress: bool = False
+                    sanity_check: bool = True, seed: int = 0, progress: bool = False,
+                    global_over: str = "examples"
                     ) -> tuple[dict[str, Any], dict[str, torch.Tensor], torch.Tensor,
                                torch.Tensor | None]:
     """The attributions and checks of a loaded subject: (result, attributions, x, lengths)."""
@@ -135,23 +146,30 @@ def explain_subject(subject: Subject, methods: list[str] | None = None,
 
     from archopt.explain import record
 
+    if global_over not in GLOBAL_OVER:
+        raise UserError(f"--global-over {global_over}", "not a choice",
+                        f"use {' or '.join(GLOBAL_OVER)}")
+    if global_over == "split" and subject.kind != "tabular":
+        raise UserError("--global-over split", f"the global view is for tabular data, this run's "
+                        f"is {subject.kind}", "leave --global-over out")
     names = select.methods(methods, subject, layer)
     idx = select.examples(examples, indices, len(subject.x))
     x = subject.x[idx]
     lengths = None if subject.lengths is None else subject.lengths[idx]
-    tgt, explained = select.targets(subject, target, x, subject.y[idx], lengths)
+    tgt, explained, outputs = select.targets(subject, target, x, subject.y[idx], lengths)
     ctx = Context(subject.model, subject.kind, tuple(subject.shape.input_shape),
                   subject.baseline, subject.references, samples=samples, tolerance=tolerance,
                   layer=layer, seed=seed)
     ctx.chunk = internal_batch(ctx)  # measured once, not per batch and stage
     stages = len(checks.cascade_stages(checks.weighted_layers(subject.model.model)))
-    bar = _Progress(len(names) * (1 + (stages if sanity_check else 0)), progress)
+    whole = subject.kind == "tabular" and global_over == "split"
+    bar = _Progress(len(names) * (1 + (stages if sanity_check else 0) + whole), progress)
     try:
         # 2) the attributions, timed
         attributions, report = {}, {}
         for name in names:
             start = time.perf_counter()
-            attr, info = _batched(name, ctx, x, tgt, lengths)
+            attr, info = _batched(name, ctx, x, tgt, lengths, outputs)
             seconds = time.perf_counter() - start
             attributions[name] = attr
             report[name] = {**info, "seconds": round(seconds, 4),
@@ -163,11 +181,24 @@ def explain_subject(subject: Subject, methods: list[str] | None = None,
         steps = report.get("integrated_gradients", {}).get("steps")
         rand = (sanity(subject, ctx, names, x, tgt, lengths, attributions, steps, bar, seed)
                 if sanity_check else None)
+        # 4) the global view (tabular): over the explained examples, or the whole split
+        over = split_attributions(subject, ctx, names, target, bar) if whole else attributions
     finally:
         bar.close()
     result = record.summary(subject, names, idx, tgt, explained, lengths, report, faith, rand)
     if subject.kind == "tabular":
         from archopt.explain.global_view import global_view
 
-        result["global"] = global_view(subject, attributions)
+        result["global"] = global_view(subject, over, "split" if whole else "examples")
     return result, attributions, x, lengths
+
+
+def split_attributions(subject: Subject, ctx: Context, names: list[str], target: str | int,
+                       progress: _Progress) -> dict[str, torch.Tensor]:
+    """Every method on every example of the subject's split (the same target rule)."""
+    tgt, _, outputs = select.targets(subject, target, subject.x, subject.y, subject.lengths)
+    out = {}
+    for name in names:
+        out[name], _ = _batched(name, ctx, subject.x, tgt, subject.lengths, outputs)
+        progress.step(f"{name} over the split")
+    return out

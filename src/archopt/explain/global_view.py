@@ -1,6 +1,7 @@
 """The global view of a tabular model: each method's mean |attribution| per feature over the
-explained examples, beside scikit-learn's permutation importance over the whole split (how much
-the score drops when one column is shuffled), so the two can be compared."""
+explained examples (or, asked for, every example of the split), beside scikit-learn's permutation
+importance over the whole split (how much the score drops when one column is shuffled), so the
+two can be compared."""
 
 from __future__ import annotations
 
@@ -46,14 +47,17 @@ def permutation(subject: Subject, repeats: int = 5, seed: int = 0) -> dict[str, 
                 subject.task, "negative reconstruction error")}
 
 
-def global_view(subject: Subject, attributions: dict[str, torch.Tensor]) -> dict[str, Any]:
+def global_view(subject: Subject, attributions: dict[str, torch.Tensor],
+                over: str = "examples") -> dict[str, Any]:
     """Mean |attribution| per feature per method, the permutation importance, and the features
-    ranked by each."""
+    ranked by each. ``over``: what the attributions cover, ``examples`` (the explained ones)
+    or ``split`` (all of it)."""
     names = subject.feature_names
     mean_abs = {m: a.abs().mean(0).numpy() for m, a in attributions.items()}
     perm = permutation(subject)
     ranking = {m: [names[i] for i in np.argsort(-v)] for m, v in mean_abs.items()}
     ranking["permutation_importance"] = [names[i] for i in np.argsort(-np.asarray(perm["mean"]))]
     return {"features": names, "examples": int(next(iter(attributions.values())).shape[0]),
+            "over": over,
             "mean_abs": {m: v.round(6).tolist() for m, v in mean_abs.items()},
             "permutation_importance": perm, "ranking": ranking}

@@ -9,7 +9,7 @@ Positions past an example's length get no attribution.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -17,6 +17,7 @@ from torch import nn
 
 from archopt.errors import UserError
 from archopt.explain import groups
+from archopt.explain.attention import attention, has_attention
 
 IG_START_STEPS, IG_MAX_STEPS = 32, 1024
 MEMORY_BUDGET = 512 * 2**20   # bytes for one integrated-gradients chunk (captum#245, #538)
@@ -39,9 +40,14 @@ class Context:
     seed: int = 0
     chunk: int | None = None       # integrated gradients' examples per forward (None: from
     #                                the memory budget, measured on each call)
+    completeness: bool = True      # integrated gradients: measure it (the randomization
+    #                                stages discard it, so they skip its forward)
+    cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    #                                per model: f(baseline), Grad-CAM's layer (not copied by
+    #                                with_model, whose model differs)
 
     def with_model(self, model: Any, steps: int | None) -> Context:
-        return replace(self, model=model, fixed_steps=steps)
+        return replace(self, model=model, fixed_steps=steps, completeness=False)
 
 
 def _args(lengths: torch.Tensor | None) -> tuple | None:
@@ -67,24 +73,45 @@ def internal_batch(ctx: Context) -> int:
     return int(max(1, min(4096, MEMORY_BUDGET // per_example)))
 
 
+def _endpoints(ctx: Context, x: torch.Tensor, target: torch.Tensor,
+               lengths: torch.Tensor | None, outputs: torch.Tensor | None) -> torch.Tensor:
+    """(B,) f(x) - f(baseline) of the explained outputs, without gradients. f(x) is ``outputs``
+    when the caller has it (choosing the targets ran it), else one forward of the batch;
+    f(baseline) is computed once per model unless lengths make it differ per example."""
+    with torch.no_grad():
+        fx = ctx.model(x, lengths) if outputs is None else outputs  # (B, K)
+        if lengths is None:
+            if "baseline_out" not in ctx.cache:
+                ctx.cache["baseline_out"] = ctx.model(ctx.baseline.unsqueeze(0))  # (1, K)
+            fb = ctx.cache["baseline_out"].expand(len(x), -1)  # (B, K)
+        else:
+            fb = ctx.model(ctx.baseline.expand_as(x), lengths)  # (B, K)
+        return (fx - fb).gather(1, target[:, None]).squeeze(1).float()
+
+
 def integrated_gradients(ctx: Context, x: torch.Tensor, target: torch.Tensor,
-                         lengths: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
+                         lengths: torch.Tensor | None, outputs: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, dict[str, Any]]:
     """Integrated gradients from the baseline; steps doubled until completeness holds:
-    |sum(attr) - (f(x) - f(baseline))| <= tolerance * |f(x) - f(baseline)| for every example."""
+    |sum(attr) - (f(x) - f(baseline))| <= tolerance * |f(x) - f(baseline)| for every example.
+
+    f(x) - f(baseline) is measured once, before the steps (Captum's convergence delta would run
+    both forwards again at every step count), from ``outputs`` (B, K) = f(x) when given."""
     from captum.attr import IntegratedGradients
 
     ig = IntegratedGradients(ctx.model)
-    base = ctx.baseline.expand_as(x).contiguous()
+    base = ctx.baseline.unsqueeze(0)  # (1, *shape): Captum broadcasts it over the batch
     chunk = ctx.chunk or internal_batch(ctx)
     steps = ctx.fixed_steps or IG_START_STEPS
+    gap = _endpoints(ctx, x, target, lengths, outputs) if ctx.completeness else None
     while True:
-        attr, delta = ig.attribute(x, baselines=base, target=target,
-                                   additional_forward_args=_args(lengths), n_steps=steps,
-                                   internal_batch_size=chunk, return_convergence_delta=True)
-        # delta = sum(attr) - (f(x) - f(baseline)): Captum ran both forwards already
-        attr, delta = attr.detach(), delta.detach()
-        gap = (attr.reshape(len(x), -1).sum(1) - delta).abs()
-        relative = delta.abs() / gap.clamp(min=1e-6)
+        attr = ig.attribute(x, baselines=base, target=target,
+                            additional_forward_args=_args(lengths), n_steps=steps,
+                            internal_batch_size=chunk).detach()
+        if gap is None:  # the randomization stages: fixed steps, completeness unused
+            return attr, {"steps": steps, "internal_batch_size": chunk}
+        delta = attr.reshape(len(x), -1).sum(1) - gap  # (B,)
+        relative = delta.abs() / gap.abs().clamp(min=1e-6)
         holds = bool((relative <= ctx.tolerance).all())
         if holds or ctx.fixed_steps or steps >= IG_MAX_STEPS:
             break
@@ -94,7 +121,7 @@ def integrated_gradients(ctx: Context, x: torch.Tensor, target: torch.Tensor,
         "completeness": {"relative_delta_max": float(relative.max()),
                          "relative_delta_mean": float(relative.mean()),
                          "tolerance": ctx.tolerance, "holds": holds,
-                         "output_gap_mean": float(gap.mean())}}
+                         "output_gap_mean": float(gap.abs().mean())}}
 
 
 def saliency(ctx: Context, x: torch.Tensor, target: torch.Tensor,
@@ -102,6 +129,7 @@ def saliency(ctx: Context, x: torch.Tensor, target: torch.Tensor,
     """|d output / d input| (Simonyan et al. 2014): unsigned."""
     from captum.attr import Saliency
 
+    x = x.detach().requires_grad_()  # as Captum's examples do (else it warns, every call)
     attr = Saliency(ctx.model).attribute(x, target=target, abs=True,
                                          additional_forward_args=_args(lengths))
     return attr.detach(), {"signed": False}
@@ -166,7 +194,7 @@ def occlusion(ctx: Context, x: torch.Tensor, target: torch.Tensor,
     window, strides = groups.occlusion_window(ctx.kind, ctx.input_shape)
     attr = Occlusion(ctx.model).attribute(
         x, sliding_window_shapes=window, strides=strides,
-        baselines=ctx.baseline.expand_as(x).contiguous(), target=target,
+        baselines=ctx.baseline.unsqueeze(0), target=target,  # broadcast over the batch
         additional_forward_args=_args(lengths), perturbations_per_eval=16)
     return attr.detach(), {"window": list(window), "strides": list(strides)}
 
@@ -215,41 +243,6 @@ def grad_cam(ctx: Context, x: torch.Tensor, target: torch.Tensor,
     return attr.contiguous(), {"layer": name}
 
 
-def attention_pools(model: nn.Module) -> list[nn.Module]:
-    from archopt.models.blocks.attention import AttentionPool
-
-    return [m for m in model.modules() if isinstance(m, AttentionPool)]
-
-
-def attention(ctx: Context, x: torch.Tensor, target: torch.Tensor,
-              lengths: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
-    """The attention pooling's weights over time steps (unsigned, the same for every class)."""
-    pools = attention_pools(ctx.model.model)
-    if not pools or ctx.kind != "sequence":
-        raise UserError("--method attention", "the model has no attention pooling over time",
-                        "attention weights exist for rnn models with pooling: attention")
-    seen: list[torch.Tensor] = []
-
-    def hook(mod: nn.Module, args: Any, out: Any) -> None:
-        h, pad = args[0], (args[1] if len(args) > 1 else None)
-        s = mod.score(h).squeeze(-1)  # (B, T)
-        if pad is not None:
-            s = s.masked_fill(pad, float("-inf"))
-        seen.append(torch.softmax(s, dim=1).detach())
-
-    handle = pools[-1].register_forward_hook(hook)
-    try:
-        with torch.no_grad():
-            ctx.model(x, lengths)
-    finally:
-        handle.remove()
-    w = seen[-1]  # (B, T') steps of the recurrence: the input's steps
-    if w.shape[1] != x.shape[1]:
-        raise UserError("--method attention", "the attention runs over other positions than "
-                        "the input's time steps", "use integrated_gradients")
-    return w.unsqueeze(-1).expand_as(x).contiguous(), {"signed": False}
-
-
 MethodFn = Callable[[Context, torch.Tensor, torch.Tensor, torch.Tensor | None],
                     tuple[torch.Tensor, dict[str, Any]]]
 
@@ -267,21 +260,24 @@ METHODS: dict[str, MethodFn] = {
 
 def applicable(model: nn.Module, kind: str) -> list[str]:
     """The methods that apply to a model: all but Grad-CAM without a convolution and attention
-    without attention pooling."""
+    without attention (rnn attention pooling, transformers)."""
     names = list(METHODS)
     if not conv_layers(model):
         names.remove("grad_cam")
-    if not (attention_pools(model) and kind == "sequence"):
+    if not has_attention(model, kind):
         names.remove("attention")
     return names
 
 
 def run_method(name: str, ctx: Context, x: torch.Tensor, target: torch.Tensor,
-               lengths: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, Any]]:
-    """One method on a batch; attributions of padded steps are zeroed."""
-    import warnings
-
-    with warnings.catch_warnings():  # Captum turns requires_grad on for the inputs: expected
-        warnings.filterwarnings("ignore", message=".*did not already require gradients")
-        attr, info = METHODS[name](ctx, x, target, lengths)
+               lengths: torch.Tensor | None, outputs: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, dict[str, Any]]:
+    """One method on a batch; attributions of padded steps are zeroed. ``outputs`` (B, K):
+    the model's outputs on ``x`` when the caller has them (integrated gradients' completeness
+    check reuses them instead of running the batch again)."""
+    fn = METHODS[name]
+    if fn is integrated_gradients:
+        attr, info = fn(ctx, x, target, lengths, outputs)
+    else:
+        attr, info = fn(ctx, x, target, lengths)
     return mask_padding(attr.float(), lengths), info

@@ -153,7 +153,9 @@ def global_tabular(result: dict[str, Any]) -> Figure:
     ax.set_yticks(np.arange(len(order)) + 0.4, [names[i] for i in order], fontsize=7)
     ax.set_xlabel("share of the largest (mean |attribution|; permutation importance)")
     ax.legend(fontsize=6, loc="lower right")
-    ax.set_title(f"global view over {g['examples']} explained examples; permutation "
+    which = ("examples of the whole split" if g.get("over") == "split"
+             else "explained examples")
+    ax.set_title(f"global view over {g['examples']} {which}; permutation "
                  f"importance over the {result['split']} split", fontsize=8)
     return fig
 

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from archopt.errors import UserError, suggest
+from archopt.explain.attention import NO_ATTENTION_HINT
 from archopt.explain.methods import METHODS, applicable, target_layer
 from archopt.explain.subject import Subject
 
@@ -30,8 +31,8 @@ def methods(asked: list[str] | None, subject: Subject, layer: str | None = None)
     if "grad_cam" in out or layer is not None:
         target_layer(model, layer)  # no convolution, or no such layer: said before any work
     if "attention" in out and "attention" not in applicable(model, subject.kind):
-        raise UserError("--method attention", "the model has no attention pooling over time",
-                        "attention weights exist for rnn models with pooling: attention")
+        raise UserError("--method attention", "the model has no attention to show",
+                        NO_ATTENTION_HINT)
     return out
 
 
@@ -49,27 +50,31 @@ def examples(count: int | None, indices: list[int] | None, size: int) -> list[in
 
 
 def targets(subject: Subject, which: str | int, x: torch.Tensor, y: torch.Tensor,
-            lengths: torch.Tensor | None) -> tuple[torch.Tensor, str]:
-    """(B,) the output index explained for each example, and what it is, in words.
+            lengths: torch.Tensor | None) -> tuple[torch.Tensor, str, torch.Tensor]:
+    """(B,) the output index explained for each example, what it is in words, and the model's
+    outputs on ``x`` (B, K), which integrated gradients' completeness check reuses.
 
     Classification: ``predicted`` (default), ``true``, or a class (index or name). Regression:
     an output index (default 0). Reconstruction: the reconstruction error (one output).
     """
     B, task = len(x), subject.task
+    with torch.no_grad():
+        outputs = torch.cat([subject.model(x[i:i + 256], None if lengths is None else
+                                           lengths[i:i + 256]) for i in range(0, B, 256)])
     if task == "reconstruction":
-        return torch.zeros(B, dtype=torch.long), "the reconstruction's mean squared error"
+        return (torch.zeros(B, dtype=torch.long), "the reconstruction's mean squared error",
+                outputs)
     k = _outputs(subject)
     if task == "regression":
         i = 0 if str(which) in ("predicted", "true") else _index(which, k, [])
-        return torch.full((B,), i, dtype=torch.long), f"predicted value of output {i}"
+        return torch.full((B,), i, dtype=torch.long), f"predicted value of output {i}", outputs
     if str(which) == "predicted":
-        with torch.no_grad():
-            return subject.model(x, lengths).argmax(1), "the logit of the predicted class"
+        return outputs.argmax(1), "the logit of the predicted class", outputs
     if str(which) == "true":
-        return y.long().reshape(B), "the logit of the true class"
+        return y.long().reshape(B), "the logit of the true class", outputs
     i = _index(which, k, subject.class_names)
     name = subject.class_names[i] if i < len(subject.class_names) else str(i)
-    return torch.full((B,), i, dtype=torch.long), f"the logit of class {name}"
+    return torch.full((B,), i, dtype=torch.long), f"the logit of class {name}", outputs
 
 
 def _outputs(subject: Subject) -> int:

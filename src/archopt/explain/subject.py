@@ -38,6 +38,11 @@ class ExplainedModel(nn.Module):
 
         self.raw = RawInputModel(exportable(model), shape, normalization)
         self.task = self.raw.task
+        self.variable_length = self.raw.variable_length
+        self.normalized = self.raw.normalized
+        if self.normalized:  # (x - mean) / std as one fused op, x * scale + shift
+            self.register_buffer("scale", 1.0 / self.raw.std)
+            self.register_buffer("shift", -self.raw.mean / self.raw.std)
         self.eval()
 
     @property
@@ -48,8 +53,14 @@ class ExplainedModel(nn.Module):
         if self.task == "reconstruction":
             err = (self.raw(x) - x).pow(2).flatten(1).mean(1)  # (B,)
             return err.unsqueeze(1)  # (B, 1)
-        xn = self.raw._normalize(x, lengths)
-        if self.raw.variable_length and lengths is not None:
+        if self.normalized:
+            xn = torch.addcmul(self.shift, x, self.scale)
+            if lengths is not None:  # padded steps stay zero, as in training
+                steps = torch.arange(x.shape[1])[None, :]
+                xn = xn * (steps < lengths[:, None]).unsqueeze(-1).to(xn.dtype)
+        else:
+            xn = x
+        if self.variable_length and lengths is not None:
             return self.raw.model(xn, lengths)  # (B, K)
         return self.raw.model(xn)  # (B, K)
 
@@ -153,9 +164,12 @@ def load_subject(run_dir: str | Path, split: str = "test", reference_count: int 
     if task == "generation":
         raise UserError(str(path), "a GAN generates from noise: there is no input to explain",
                         "explain a classifier, regressor or autoencoder run")
-    if not any(p.requires_grad and p.is_floating_point() for p in loaded.model.parameters()):
-        raise UserError(str(path), "the model has no differentiable weights (an int8 model?)",
-                        "explain the run it was compressed from")
+    if not any(p.is_floating_point() for p in loaded.model.parameters()):  # frozen is fine
+        step, source = _compressed_from(path)
+        what = f"an int8 model (`archopt compress` step {step})" if step else "an int8 model?"
+        raise UserError(str(path), f"the model has no differentiable weights: {what}",
+                        f"explain the run it was compressed from: archopt explain {source}"
+                        if source else "explain the run it was compressed from")
     data = loaded.data
     check_normalization(path / "normalization.json", data.normalization)
     chosen = getattr(data, split, None)
@@ -175,6 +189,15 @@ def load_subject(run_dir: str | Path, split: str = "test", reference_count: int 
                         feature_names=list(getattr(data, "feature_names", []) or []),
                         class_names=list(data.class_names), spec=loaded.spec,
                         reference_count=reference_count)
+
+
+def _compressed_from(path: Path) -> tuple[str | None, str | None]:
+    """(the compress step that made a run, the run it started from), or Nones."""
+    try:
+        c = json.loads((path / "metrics.json").read_text()).get("compress") or {}
+        return (c.get("step") or {}).get("name"), c.get("from")
+    except (OSError, ValueError, AttributeError):
+        return None, None
 
 
 def make_subject(model: nn.Module, shape: Any, normalization: dict[str, Any],

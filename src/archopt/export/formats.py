@@ -105,9 +105,9 @@ def write(fmt: str, model: nn.Module, args: tuple[torch.Tensor, ...], path: Path
     return write_exported_program(model, args, path)
 
 
-def ort_session(path: str | Path, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU session; ``threads`` intra-op threads (default: OMP_NUM_THREADS or
-    ONNX Runtime's own choice)."""
+def ort_session(path: str | Path | bytes, threads: int | None = None) -> Any:
+    """An ONNX Runtime CPU session of a file (or of ONNX bytes); ``threads`` intra-op threads
+    (default: OMP_NUM_THREADS or ONNX Runtime's own choice)."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -117,7 +117,8 @@ def ort_session(path: str | Path, threads: int | None = None) -> Any:
     threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(path if isinstance(path, bytes) else str(path), sess_options=opts,
+                                providers=["CPUExecutionProvider"])
 
 
 def open_runner(fmt: str, path: Path, names: list[str], threads: int | None = None) -> Runner:

@@ -93,8 +93,11 @@ def _fits(c: Candidate, shape: Any, budgets: dict[str, tuple[float | None, float
         from archopt.search.costs import device_of, latency_costs
 
         quick = {**latency, "throughput_batch": None, "rounds": 2, "repeats": 5}
-        costs["latency_ms"] = latency_costs(c.model, shape, quick, device_of(c.spec))[
-            "latency_ms"]
+        try:
+            costs["latency_ms"] = latency_costs(c.model, shape, quick, device_of(c.spec))[
+                "latency_ms"]
+        except UserError:  # runtime onnxruntime and the candidate does not export
+            return False
     for name, (lo, hi) in budgets.items():
         v = costs.get(name)
         if v is not None and ((lo is not None and v < lo) or (hi is not None and v > hi)):

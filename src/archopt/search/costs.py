@@ -13,6 +13,13 @@ Latency on a shared machine is noisy, so:
    (trials that differ only in training settings share it; ``cached: true`` says so);
 4) at the end, the front's members are timed again together, round-robin
    (``archopt.search.front.remeasure``).
+
+``search.latency.runtime`` says what runs the candidate while it is timed: ``torch`` (eager, on
+the spec's device) or ``onnxruntime`` (exported to ONNX in memory with the exporter
+``archopt compress`` uses, ``compress.onnxrt.export_float``, and run in an ONNX Runtime CPU
+session, ``export.formats.ort_session``, with the same threads, rounds and medians). The runtime
+is part of the cache key, and the front's re-timing uses it too. A candidate that does not
+export fails its trial (a ``UserError`` naming the field), not the study.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from archopt.errors import UserError
 from archopt.spec.load import write_atomic
 
 
@@ -35,7 +43,70 @@ def cache_key(spec: Any, shape: Any, options: dict[str, Any], device: str) -> st
     what = {"model": spec.model.model_dump(mode="json"), "shape": shape.to_dict(),
             "batch": options["batch_size"], "throughput": options.get("throughput_batch"),
             "threads": options["threads"], "device": device, "torch": torch.__version__}
+    runtime = options.get("runtime") or "torch"
+    if runtime != "torch":  # torch's keys stay as they were: older studies' caches still hit
+        import onnxruntime
+
+        what.update(runtime=runtime, device="cpu", onnxruntime=onnxruntime.__version__)
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def check_runtime(runtime: str) -> None:
+    """A UserError naming ``search.latency.runtime`` when its runtime is not installed."""
+    if runtime != "onnxruntime":
+        return
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise UserError("search.latency.runtime", "is onnxruntime, which is not installed",
+                        "pip install 'archopt[export]' -c constraints.txt, or set "
+                        "search.latency.runtime: torch") from None
+
+
+def runtime_label(options: dict[str, Any]) -> str:
+    """What ran the candidates when they were timed, for tables and captions."""
+    if (options.get("runtime") or "torch") == "onnxruntime":
+        import onnxruntime
+
+        return f"onnxruntime {onnxruntime.__version__} (CPU), {options['threads']} thread(s)"
+    import torch
+
+    return f"torch {torch.__version__} eager, {options['threads']} thread(s)"
+
+
+class OrtCall:
+    """An ONNX Runtime session called like a module: ``call(x)`` runs it on a numpy input."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.name = session.get_inputs()[0].name
+
+    def __call__(self, x: Any) -> Any:
+        return self.session.run(None, {self.name: x})
+
+
+def on_runtime(model: Any, xs: list[Any], options: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """What is timed and its inputs: the eager model and ``xs`` as they are, or (runtime
+    ``onnxruntime``) the model exported to ONNX in memory in an ONNX Runtime session, with
+    ``xs`` as numpy arrays. A UserError when the model does not export."""
+    runtime = options.get("runtime") or "torch"
+    if runtime == "torch":
+        return model, xs
+    check_runtime(runtime)
+    from archopt.compress.onnxrt import export_float
+    from archopt.export.formats import ort_session, quiet_exporter
+
+    try:
+        with quiet_exporter():
+            onnx = export_float(model, xs[0].cpu())
+        session = ort_session(onnx, options["threads"])
+    except Exception as exc:  # noqa: BLE001 - the exporter's errors are many; say which
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise UserError("search.latency.runtime", "is onnxruntime, and this candidate does not "
+                        f"export to ONNX ({type(exc).__name__}: {first})",
+                        "leave its layers out of search.space, or time it with runtime: "
+                        "torch") from None
+    return OrtCall(session), [x.detach().cpu().numpy() for x in xs]
 
 
 def device_of(spec: Any) -> str:
@@ -61,10 +132,11 @@ def threads(n: int):
 
 
 def time_calls(model: Any, x: Any, n: int) -> list[float]:
-    """Wall time of ``n`` calls of ``model(x)`` in milliseconds (synchronized on CUDA)."""
+    """Wall time of ``n`` calls of ``model(x)`` in milliseconds (synchronized on CUDA);
+    ``model`` may be an ``OrtCall`` with a numpy ``x``."""
     import torch
 
-    cuda = x.device.type == "cuda"
+    cuda = getattr(getattr(x, "device", None), "type", None) == "cuda"  # numpy: never
     out = []
     with torch.inference_mode():
         for _ in range(n):
@@ -115,8 +187,11 @@ def latency_costs(model: Any, shape: Any, options: dict[str, Any], device: str
     batches = [options["batch_size"]]
     if options.get("throughput_batch"):
         batches.append(options["throughput_batch"])
+    if (options.get("runtime") or "torch") != "torch":
+        device = "cpu"  # an ONNX Runtime CPU session
     model = model.to(device).eval()
     xs = [example_input(model, shape, b, device) for b in batches]
+    model, xs = on_runtime(model, xs, options)
     with threads(options["threads"]):
         (res,) = time_interleaved([model], [xs], options)
     b1 = res[0]
@@ -134,8 +209,8 @@ def measure_costs(spec: Any, names: list[str], options: dict[str, Any]) -> dict[
     Args:
         spec: the candidate's ``Spec``.
         names: the costs the study needs (``params``, ``flops``, ``latency_ms``).
-        options: ``search.latency`` (``LatencySpec`` fields) plus ``cache``, the folder of
-            cached measurements (None: no cache).
+        options: ``search.latency`` (``LatencySpec`` fields, ``runtime`` among them) plus
+            ``cache``, the folder of cached measurements (None: no cache).
 
     Returns:
         params, flops, peak_activation_bytes, latency_ms (+ quartiles, spread), and with a

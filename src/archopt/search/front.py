@@ -67,16 +67,20 @@ def reference_rows(paths: list[str], metric: str) -> list[dict[str, Any]]:
 def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, Any]],
               options: dict[str, Any]) -> None:
     """Time the front's members and the references again, together, in interleaved rounds
-    (round-robin), so their latencies are compared under the same load; adds
-    ``latency_ms_again`` (and its spread), params and FLOPs to each row in place."""
+    (round-robin), on the search's runtime (``options["runtime"]``: the references are timed
+    where the candidates were), so their latencies are compared under the same load; adds
+    ``latency_ms_again`` (and its spread), params and FLOPs to each row in place. A row that
+    cannot run there (a model ONNX cannot export) gets ``latency_error`` instead of a time,
+    and the others are timed as usual."""
     from archopt.data import load_data
+    from archopt.errors import UserError
     from archopt.models import build_model
     from archopt.report.profile import count_flops, example_input
-    from archopt.search.costs import device_of, threads, time_interleaved
+    from archopt.search.costs import device_of, on_runtime, threads, time_interleaved
     from archopt.spec import load_spec
 
     items = [(r, study_dir / r["spec"]) for r in rows] + [(r, Path(r["spec"])) for r in refs]
-    models, inputs, shapes = [], [], {}
+    models, inputs, shapes, timed_rows = [], [], {}, []
     for _row_, path in items:
         spec = load_spec(path, validate_plugins=False)
         key = json.dumps([spec.data.model_dump(mode="json"), spec.seed], sort_keys=True)
@@ -89,26 +93,37 @@ def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, 
             _row_["params"] = sum(p.numel() for p in model.parameters())
         if _row_.get("flops") is None:
             _row_["flops"] = int(count_flops(model, example_input(model, shape, 1))[0])
-        models.append(model.to(device))
-        inputs.append([example_input(model, shape, options["batch_size"], device)])
+        if (options.get("runtime") or "torch") != "torch":
+            device = "cpu"  # an ONNX Runtime CPU session
+        model = model.to(device)
+        try:
+            timed, xs = on_runtime(model, [example_input(model, shape, options["batch_size"],
+                                                         device)], options)
+        except UserError as err:
+            _row_["latency_error"] = err.what
+            continue
+        models.append(timed)
+        inputs.append(xs)
+        timed_rows.append(_row_)
     if not models:
         return
     with threads(options["threads"]):
         res = time_interleaved(models, inputs, options)
-    for (r, _), (s,) in zip(items, res):
+    for r, (s,) in zip(timed_rows, res):
         r["latency_ms_again"] = round(s["median"], 5)
         r["latency_spread_again"] = round(s["spread"], 4)
 
 
 def write_front(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, Any]],
-                names: list[str]) -> Path:
-    """front.json (rows, references, the rule behind best.yaml) and front.csv."""
+                names: list[str], runtime: dict[str, str] | None = None) -> Path:
+    """front.json (rows, references, the rule behind best.yaml, ``latency_runtime``: what ran
+    the candidates when timed) and front.csv."""
     import csv
     import io
 
     write_atomic(study_dir / "front.json", json.dumps(
-        {"objectives": names, "rule": RULE, "front": rows, "references": refs},
-        indent=2, default=str) + "\n")
+        {"objectives": names, "rule": RULE, "latency_runtime": runtime, "front": rows,
+         "references": refs}, indent=2, default=str) + "\n")
     cols = ["number", *names, *[c for c in COST_COLUMNS if c not in names],
             "latency_ms_again", "run_dir", "params_chosen"]
     buf = io.StringIO()

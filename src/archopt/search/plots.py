@@ -32,8 +32,10 @@ def _cost(row: dict[str, Any], cost: str) -> float | None:
 
 def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str, Any]],
                      metric: str, maximize: bool,
-                     budgets: dict[str, tuple[float | None, float | None]]) -> Path:
-    """Draw the two panels into ``path`` (written atomically)."""
+                     budgets: dict[str, tuple[float | None, float | None]],
+                     runtime: str | None = None) -> Path:
+    """Draw the two panels into ``path`` (written atomically); ``runtime`` (what ran the
+    candidates when timed) goes into the latency axis' label."""
     import io
 
     import matplotlib
@@ -41,7 +43,8 @@ def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    costs = [("latency_ms", "latency_ms (front and references: re-timed together)"),
+    costs = [("latency_ms", "latency_ms (front and references: re-timed together)"
+              + (f"\n{runtime}" if runtime else "")),
              ("params", "parameters")]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, (cost, label) in zip(axes, costs):

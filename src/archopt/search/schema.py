@@ -19,8 +19,16 @@ from archopt.tune.schema import TuneSpec, _Strict
 
 class LatencySpec(_Strict):
     """How ``latency_ms`` is measured (as ``archopt profile`` does: warm-up, median, fixed
-    threads), once per architecture, cached in the study directory."""
+    threads), once per architecture, cached in the study directory.
 
+    ``runtime`` is what runs the candidate while it is timed: ``torch`` (PyTorch eager, on the
+    spec's device) or ``onnxruntime`` (the candidate exported to ONNX in memory and run by an
+    ONNX Runtime CPU session: what ``archopt export``/``archopt serve`` deploy). At batch 1 eager
+    latency is mostly per-operator overhead, which ONNX Runtime mostly does not pay, so the two
+    can rank candidates differently: time them on the runtime they will be served with.
+    """
+
+    runtime: Literal["torch", "onnxruntime"] = "torch"  # what runs the candidate when timed
     batch_size: int = Field(1, ge=1)                  # the deployment batch: what latency_ms is
     throughput_batch: int | None = Field(256, ge=1)   # also timed: batch_latency_ms and
                                                       # throughput (samples/s), objectives

@@ -40,6 +40,9 @@ def _checked(spec: Spec | str | os.PathLike | dict) -> Spec:
         hint = ("a tune: section searches hyperparameters: run `archopt tune SPEC`"
                 if spec.tune is not None else "add one; see examples/search/mnist1d_latency.yaml")
         raise UserError("search", "the spec has no search: section", hint)
+    from archopt.search.costs import check_runtime
+
+    check_runtime(spec.search.latency.runtime)
     if not any(p == "model" or p.startswith("model.") for p in _paths(spec.search.space)):
         raise UserError("search.space", "searches no architecture field (model.*)",
                         "add e.g. model.channels: {list: {length: [1, 4], item: {choice: "
@@ -155,6 +158,7 @@ def _load(path: Path, storage: str | None) -> tuple[dict[str, Any], Any]:
 def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool,
             storage: str | None) -> dict[str, Any]:
     """Re-time the front with the references; write front.json/csv and plots/pareto.png."""
+    from archopt.search.costs import runtime_label
     from archopt.search.front import RULE, front_rows, remeasure, write_front
     from archopt.tune import objectives as obj
 
@@ -169,14 +173,17 @@ def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool,
         again = {r["number"]: r.get("latency_ms_again") for r in rows}
         for r in every:  # the plot shows the front as re-timed with the references
             r["latency_ms_again"] = again.get(r["number"])
-    write_front(path, rows, refs, names)
-    out: dict[str, Any] = {"front": rows, "references": refs, "rule": RULE}
+    runtime = {"runtime": latency["runtime"], "label": runtime_label(latency)}
+    write_front(path, rows, refs, names, runtime)
+    out: dict[str, Any] = {"front": rows, "references": refs, "rule": RULE,
+                           "latency_runtime": runtime}
     if plots and every:
         from archopt.search.plots import write_pareto_png
 
         budgets = obj.parse_constraints(spec.search.constraints, True)
         out["pareto_png"] = str(write_pareto_png(path / "plots" / "pareto.png", every, refs,
-                                                 names[0], dirs[0] == "maximize", budgets))
+                                                 names[0], dirs[0] == "maximize", budgets,
+                                                 runtime["label"]))
     return out
 
 

@@ -17,6 +17,7 @@ from archopt.transfer.schema import (
     EpisodeSpec,
     FewShotSpec,
     InitSpec,
+    PseudoLabelSpec,
     TransferSpec,
 )
 from archopt.tune.schema import TuneSpec
@@ -60,6 +61,8 @@ class DataSpec(Open):
                                                       # 0..k-1 in this order); None: all
     per_class: int | None = Field(None, gt=0)         # keep this many training examples per
                                                       # class (seeded): label-scarce training
+    pseudo_labels: PseudoLabelSpec | None = None      # the other training examples, labelled
+                                                      # by a run's confident predictions
 
 
 class ModelSpec(Open):

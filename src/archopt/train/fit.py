@@ -160,6 +160,10 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     from archopt.models import build_model
 
     data = load_data(spec.data, spec.seed)
+    if spec.data.pseudo_labels is not None:  # self-training: a run labels the other examples
+        from archopt.transfer.pseudo import apply_pseudo_labels
+
+        data = apply_pseudo_labels(data, spec)
     shape = data.shape
     # memory: weights, gradients and optimizer state before a byte is allocated, then with the
     # activations of a batch measured on the built model
@@ -398,6 +402,10 @@ def evaluate(run_dir: str | Path, split: str = "test", checkpoint: str = "headli
     ckpt = checkpoint_path(path, checkpoint)
     spec = load_spec(path / "spec.yaml")
     data = load_data(spec.data, spec.seed)
+    if spec.data.pseudo_labels is not None:
+        from archopt.transfer.pseudo import apply_pseudo_labels
+
+        data = apply_pseudo_labels(data, spec)
     saved_shape = DataShape.from_dict(json.loads((path / "data_shape.json").read_text()))
     if saved_shape != data.shape:
         raise UserError(str(path / "data_shape.json"), f"the data now has shape {data.shape} "

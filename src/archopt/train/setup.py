@@ -64,7 +64,8 @@ def set_threads(threads: int | None, world_size: int) -> None:
 
 # optional fields added after runs already existed: unset, they leave the hash as it was, so a
 # run started before them still resumes
-ADDED_UNSET = {"model.init", "data.classes", "data.per_class", "train.transfer",
+ADDED_UNSET = {"model.init", "data.classes", "data.per_class", "data.pseudo_labels",
+               "train.transfer",
                "train.contrastive", "train.episodes", "fewshot", "train.adversarial"}
 
 

@@ -11,7 +11,11 @@ recipe it trains one ordinary run:
   ``backbone_lr`` and ``layer_decay`` apply);
 - ``gradual``: the head alone first, then the backbone's blocks unfrozen one by one from the
   top (``train.transfer.gradual``, by default a quarter of the epochs for the head, then a
-  block every eighth).
+  block every eighth);
+- ``selftrain``: the probe again, on its labels plus every other training example of the
+  downstream classes that the ``probe`` run of the same labels and seed labels with
+  probability >= 0.9 (``data.pseudo_labels``; self-training: the unlabelled images are used a
+  second time). It needs that probe run, which is trained first.
 
 Runs go to ``OUT/<recipe>/k<K>-s<seed>/``; a finished one is skipped and a killed one resumed,
 so the whole comparison can be killed and run again. ``transfer.json`` holds each run's test
@@ -28,11 +32,13 @@ from typing import Any
 from archopt.errors import UserError
 from archopt.spec.schema import Spec
 
-RECIPES = ("scratch", "probe", "finetune", "gradual")
+RECIPES = ("scratch", "probe", "finetune", "gradual", "selftrain")
 
 
-def recipe_spec(spec: Spec, recipe: str, source: str, per_class: int, seed: int) -> Spec:
-    """The downstream spec for one recipe, label count and seed."""
+def recipe_spec(spec: Spec, recipe: str, source: str, per_class: int, seed: int,
+                root: Path | None = None) -> Spec:
+    """The downstream spec for one recipe, label count and seed (``root``: the comparison's
+    directory, where ``selftrain`` finds its probe run)."""
     s = spec.model_copy(deep=True)
     s.seed, s.data.per_class = seed, per_class
     s.name = f"{spec.name}-{recipe}-k{per_class}-s{seed}"
@@ -46,7 +52,7 @@ def recipe_spec(spec: Spec, recipe: str, source: str, per_class: int, seed: int)
         init = {**spec.model.init.model_dump(by_alias=True), **init}
     epochs = s.train.epochs or 10
     transfer: dict[str, Any] = {}
-    if recipe == "probe":
+    if recipe in ("probe", "selftrain"):
         transfer = {"freeze": ["backbone"]}
     elif recipe == "finetune":
         transfer = lr
@@ -56,6 +62,9 @@ def recipe_spec(spec: Spec, recipe: str, source: str, per_class: int, seed: int)
     d = s.model_dump(by_alias=True)
     d["model"]["init"] = init
     d["train"]["transfer"] = transfer or None
+    if recipe == "selftrain":
+        probe = (root or Path(".")) / "probe" / f"k{per_class}-s{seed}"
+        d["data"]["pseudo_labels"] = {"from": str(probe), "threshold": 0.9}
     return Spec.model_validate(d)
 
 
@@ -72,7 +81,8 @@ def compare_transfer(spec: Spec, *, from_: str | None = None, recipes: list[str]
     Args:
         spec: the downstream spec (classification).
         from_: the pretrained run (default: the spec's ``model.init.from``).
-        recipes: some of scratch, probe, finetune, gradual (default all four).
+        recipes: some of scratch, probe, finetune, gradual, selftrain (default all five;
+            selftrain trains probe too).
         per_class: labelled training examples per class (default ``data.per_class`` or
             1, 5, 10).
         seeds: one run per seed (default the spec's seed).
@@ -92,11 +102,14 @@ def compare_transfer(spec: Spec, *, from_: str | None = None, recipes: list[str]
 
         raise UserError("--recipes", f"'{bad[0]}' is not a recipe",
                         suggest(bad[0], RECIPES) or "recipes: " + ", ".join(RECIPES))
+    if "selftrain" in recipes and "probe" not in recipes:
+        recipes.insert(recipes.index("selftrain"), "probe")  # selftrain's labeller
+    recipes.sort(key=RECIPES.index)  # probe before selftrain
     counts = per_class or ([spec.data.per_class] if spec.data.per_class else [1, 5, 10])
     seeds = seeds if seeds is not None else [spec.seed]
     root = Path(out) if out is not None else Path("runs") / f"{spec.name}-transfer"
     # every spec first, so that a mistake stops the comparison before any training
-    plan = [(r, k, sd, recipe_spec(spec, r, source, k, sd))
+    plan = [(r, k, sd, recipe_spec(spec, r, source, k, sd, root))
             for k in counts for r in recipes for sd in seeds]
     rows = []
     for recipe, k, sd, s in plan:

@@ -4,7 +4,8 @@ literature reports it: the mean over many episodes and its 95% interval (1.96 st
 An episode draws ``ways`` of the held-out classes, ``shots`` support and ``queries`` query
 examples of each (without overlap), and classifies every query by its nearest prototype (the
 mean embedding of a class's support, squared Euclidean distance). The embedding is the run's
-``features`` (made unit length by default, ``fewshot.normalize``: SimpleShot's L2N) — a
+``features`` (made unit length by default, ``fewshot.normalize``: SimpleShot's L2N; ``cl2n``
+first subtracts the mean embedding of the base classes' training examples) — a
 prototypical network, a contrastive or supervised encoder, any trained run — and, always beside
 it, the raw inputs (the data's own normalized values): the baseline a learned
 encoder has to beat. Both are scored on the same episodes (one seeded draw).
@@ -74,6 +75,21 @@ def embed(model: torch.nn.Module, x: torch.Tensor, batch: int = 512) -> torch.Te
                                                                              batch)])
 
 
+def base_mean(model: torch.nn.Module, spec: Any, fs: FewShotSpec) -> torch.Tensor:
+    """The mean embedding (D,) of the training split's base classes: every class of the data
+    that is not held out (SimpleShot's centring; no held-out example, no test example)."""
+    from archopt.data import load_data
+
+    data = load_data(spec.data.model_copy(update={"classes": None, "per_class": None}),
+                     spec.seed)
+    held = torch.tensor(fs.classes)
+    keep = ~torch.isin(data.train.y, held)
+    if not bool(keep.any()):
+        raise UserError("fewshot.normalize", "cl2n centres on the base classes' mean, and "
+                        "every class is held out", "hold out fewer classes, or use l2")
+    return embed(model, data.train.x[keep]).mean(0)
+
+
 def resolve(spec: Any, overrides: dict[str, Any]) -> FewShotSpec:
     """The run's ``fewshot:`` section with the given fields replaced."""
     base = spec.fewshot.model_dump() if spec.fewshot is not None else {}
@@ -94,14 +110,16 @@ def resolve(spec: Any, overrides: dict[str, Any]) -> FewShotSpec:
 def fewshot(source: str | Path, *, classes: list[int] | None = None, ways: int | None = None,
             shots: list[int] | None = None, queries: int | None = None,
             episodes_n: int | None = None, split: str | None = None, seed: int | None = None,
-            checkpoint: str = "headline", write: bool = True, overrides: Any = (),
-            out: str | Path | None = None, quiet: bool = True) -> dict[str, Any]:
+            normalize: str | None = None, checkpoint: str = "headline", write: bool = True,
+            overrides: Any = (), out: str | Path | None = None, quiet: bool = True
+            ) -> dict[str, Any]:
     """N-way K-shot accuracy of a run's encoder and of the raw inputs on held-out classes.
 
     Args:
         source: a run directory (its spec's ``fewshot:`` section gives the defaults), or a
             spec file, trained first (into ``out``) with ``overrides``.
-        classes, ways, shots, queries, episodes_n, split, seed: replace the section's fields.
+        classes, ways, shots, queries, episodes_n, split, seed, normalize: replace the
+            section's fields.
         checkpoint: ``headline``, ``best`` or ``last``.
         write: also write ``fewshot.json`` into the run directory.
 
@@ -126,7 +144,8 @@ def fewshot(source: str | Path, *, classes: list[int] | None = None, ways: int |
     path = check_run_dir(source)
     spec = load_spec(path / "spec.yaml")
     fs = resolve(spec, {"classes": classes, "ways": ways, "shots": shots, "queries": queries,
-                        "episodes": episodes_n, "split": split, "seed": seed})
+                        "episodes": episodes_n, "split": split, "seed": seed,
+                        "normalize": normalize})
     ckpt = checkpoint_path(path, checkpoint)
     shape = DataShape.from_dict(json.loads((path / "data_shape.json").read_text()))
     model = rebuild(spec, shape, load_checkpoint(ckpt))
@@ -141,7 +160,9 @@ def fewshot(source: str | Path, *, classes: list[int] | None = None, ways: int |
         raise UserError("fewshot.split", f"this run's data has no {fs.split} split",
                         "use test or train")
     emb, raw = embed(model, chosen.x), chosen.x.flatten(1)
-    if fs.normalize == "l2":  # the raw baseline stays plain nearest class mean
+    if fs.normalize == "cl2n":  # SimpleShot: centred on the base classes' mean, unit length
+        emb = emb - base_mean(model, spec, fs)
+    if fs.normalize in ("l2", "cl2n"):  # the raw baseline stays plain nearest class mean
         emb = torch.nn.functional.normalize(emb, dim=1)
     results = []
     for k in fs.shots:

@@ -29,6 +29,19 @@ class InitSpec(_Strict):
     head: str = "head"                                # the module mapping features to outputs
 
 
+class PseudoLabelSpec(_Strict):
+    """``data.pseudo_labels``: self-training. The training examples that ``per_class`` leaves
+    out keep their inputs and take a finished run's prediction as their label when it is at
+    least ``threshold`` sure; their own labels are never read."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True,
+                              serialize_by_alias=True)
+
+    from_: str = Field(alias="from")                  # the run that labels them (same classes)
+    threshold: float = Field(0.9, gt=0.0, le=1.0)     # the least softmax probability kept
+    checkpoint: Literal["headline", "best", "last"] = "headline"
+
+
 class UnfreezeStep(_Strict):
     """Parts that start training after ``epoch`` epochs."""
 
@@ -91,8 +104,10 @@ class FewShotSpec(_Strict):
     episodes: int = Field(600, ge=1)                  # the mean and 95% interval are over these
     split: Literal["train", "val", "test"] = "test"   # where the held-out examples come from
     seed: int = 0                                     # seeds the episodes
-    normalize: Literal["l2", "none"] = "l2"           # the encoder's embeddings: unit length
-                                                      # (cosine-like; SimpleShot's L2N) or as is
+    normalize: Literal["l2", "cl2n", "none"] = "l2"   # the encoder's embeddings: unit length
+                                                      # (cosine-like; SimpleShot's L2N), centred
+                                                      # on the base classes' mean first (CL2N),
+                                                      # or as is
 
     @field_validator("shots")
     @classmethod

@@ -14,7 +14,8 @@ CASES = [("gaussian_noise", {"std": 0.1}, ("image", "sequence", "tabular")),
          ("cutout", {"size": 3}, ("image", "sequence")),
          ("time_mask", {"max_width": 3}, ("sequence",)),
          ("scale", {"min": 0.5, "max": 1.5}, ("image", "sequence", "tabular")),
-         ("mixup", {"alpha": 1.0}, ("image", "sequence", "tabular"))]
+         ("mixup", {"alpha": 1.0}, ("image", "sequence", "tabular")),
+         ("random_affine", {"degrees": 15, "shear": 10}, ("image",))]
 
 
 def test_every_registered_augmentation_is_tested():
@@ -76,3 +77,18 @@ def test_regression_mixup_mixes_targets():
 def test_bad_parameter_names_the_field():
     with pytest.raises(UserError, match="data.augment.0.std"):
         build_augment([{"name": "gaussian_noise", "std": -1}], "tabular")
+
+
+def test_random_affine_without_motion_is_the_identity_and_a_pure_shift_moves_pixels():
+    x = torch.zeros(2, 1, 8, 8)
+    x[:, :, 2:6, 3:5] = 1.0
+    gen = torch.Generator().manual_seed(0)
+    still = build_augment([{"name": "random_affine", "degrees": 0, "translate": 0,
+                            "scale_min": 1, "scale_max": 1}], "image")
+    assert torch.allclose(still(x, None, gen)[0], x, atol=1e-6)
+    moved, _ = build_augment([{"name": "random_affine", "degrees": 0, "translate": 0.25,
+                               "scale_min": 1, "scale_max": 1}], "image")(x, None, gen)
+    assert not torch.allclose(moved, x, atol=1e-3)
+    assert moved.sum().item() == pytest.approx(x.sum().item(), rel=0.3)  # shifted, not erased
+    with pytest.raises(UserError, match="scale_min"):
+        build_augment([{"name": "random_affine", "scale_min": 2, "scale_max": 1}], "image")

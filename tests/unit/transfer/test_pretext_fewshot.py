@@ -97,6 +97,27 @@ def test_protonet_on_some_classes_then_fewshot_on_the_others(tmp_path, cli):
     assert code == 0 and "3-way 5-shot" in out and "raw inputs" in out
     code, _, err = cli("fewshot", run, "--ways", "9")
     assert code == 2 and "fewshot" in err and "9-way" in err
+    # SimpleShot's CL2N: the same episodes, the encoder centred on the base classes' mean
+    c = fewshot(run, normalize="cl2n", write=False)
+    assert c["normalize"] == "cl2n" and c["results"][0]["raw"] == one["raw"]
+    assert c["results"][0]["encoder"] != one["encoder"]
+    with pytest.raises(UserError, match="fewshot.normalize.*every class is held out"):
+        fewshot(run, classes=list(range(10)), normalize="cl2n", write=False)
+    code, out, _ = cli("fewshot", run, "--normalize", "cl2n", "--episodes", "20")
+    assert code == 0 and "5-way 1-shot" in out
+
+
+def test_base_mean_is_the_mean_embedding_of_the_classes_not_held_out():
+    from archopt.data import load_data
+    from archopt.models import build_model
+    from archopt.transfer.fewshot import base_mean, embed, resolve
+
+    s = spec("m", data={"name": "digits", "batch_size": 100, "val_split": 0.0})
+    data = load_data(s.data, s.seed)
+    model = build_model(s.model, data.shape)
+    fs = resolve(s, {"classes": [5, 6, 7, 8, 9]})
+    base = data.train.x[data.train.y < 5]
+    assert torch.allclose(base_mean(model, s, fs), embed(model, base).mean(0), atol=1e-5)
 
 
 def test_interval_is_the_normal_95_percent_half_width():
@@ -115,14 +136,68 @@ def test_compare_transfer_trains_each_recipe_and_skips_finished_runs(simclr, tmp
     s = spec("down", data={"name": "digits", "batch_size": 64, "val_split": 0.0,
                            "classes": [5, 6, 7]}, epochs=4)
     r = compare_transfer(s, from_=str(simclr), per_class=[2], out=tmp_path / "cmp")
-    assert [x["recipe"] for x in r["table"]] == ["scratch", "probe", "finetune", "gradual"]
+    assert [x["recipe"] for x in r["table"]] == ["scratch", "probe", "finetune", "gradual",
+                                                 "selftrain"]
     spec_g = json.loads(json.dumps(__import__("yaml").safe_load(
         (tmp_path / "cmp" / "gradual" / "k2-s1" / "spec.yaml").read_text())))
     assert spec_g["train"]["transfer"]["gradual"] == {"start": 1, "every": 1}
     assert spec_g["data"]["per_class"] == 2 and spec_g["model"]["init"]["parts"] == "backbone"
+    spec_st = __import__("yaml").safe_load(
+        (tmp_path / "cmp" / "selftrain" / "k2-s1" / "spec.yaml").read_text())
+    assert spec_st["data"]["pseudo_labels"]["from"] == str(tmp_path / "cmp" / "probe" / "k2-s1")
+    assert spec_st["train"]["transfer"]["freeze"] == ["backbone"]
+    only = compare_transfer(s, from_=str(simclr), per_class=[2], recipes=["selftrain"],
+                            out=tmp_path / "cmp")  # its probe comes first, here already done
+    assert [x["recipe"] for x in only["table"]] == ["probe", "selftrain"]
     stamp = (tmp_path / "cmp" / "probe" / "k2-s1" / "metrics.json").stat().st_mtime_ns
     again = compare_transfer(s, from_=str(simclr), per_class=[2], out=tmp_path / "cmp")
     assert again["table"] == r["table"]
     assert (tmp_path / "cmp" / "probe" / "k2-s1" / "metrics.json").stat().st_mtime_ns == stamp
     with pytest.raises(UserError, match="--recipes: 'prob' is not a recipe"):
         compare_transfer(s, from_=str(simclr), recipes=["prob"], out=tmp_path / "x")
+
+
+def test_fewshot_test_images_are_none_of_the_training_split():
+    """Pretraining without labels reads train (and val); episodes read test: no image in both."""
+    from archopt.data import load_data
+
+    d = load_data({"name": "digits", "val_split": 0.1}, 0)
+    seen = torch.cat([d.train.x, d.val.x]).flatten(1)
+    nearest = torch.cdist(d.test.x.flatten(1), seen).min(1).values
+    assert len(d.test) > 300 and float(nearest.min()) > 1e-4
+
+
+def test_pseudo_labels_add_the_confident_predictions_of_a_run_to_the_labelled_examples(tmp_path):
+    from archopt.data import load_data
+    from archopt.transfer.pseudo import apply_pseudo_labels, predict
+
+    data = {"name": "digits", "batch_size": 64, "val_split": 0.0, "classes": [0, 1, 2],
+            "per_class": 5}
+    run = tmp_path / "probe"
+    fit(spec("probe", data=data, epochs=10), out=run, quiet=True)
+
+    def with_pseudo(**change):
+        s = spec("st", data={**data, "pseudo_labels": {"from": str(run), "threshold": 0.8},
+                             **change})
+        s.seed = 1
+        return apply_pseudo_labels(load_data(s.data, s.seed), s)
+
+    few = load_data(data, 1)
+    pool = load_data({**data, "per_class": None}, 1)
+    d = with_pseudo()
+    assert torch.equal(d.train.x[:15], few.train.x) and torch.equal(d.train.y[:15], few.train.y)
+    probs = predict(run, d.train.x[15:], "headline", pool.normalization, 3)
+    assert len(d.train) > 15 and bool((probs.max(1).values >= 0.8).all())
+    assert torch.equal(probs.argmax(1), d.train.y[15:])  # the run's labels, not the data's
+    assert len(d.train) <= len(pool.train) and torch.equal(d.test.y, pool.test.y)
+    with pytest.raises(UserError, match="data.pseudo_labels.*per_class"):
+        with_pseudo(per_class=None)
+    with pytest.raises(UserError, match="data.pseudo_labels.from.*3 outputs.*4 classes"):
+        with_pseudo(classes=[0, 1, 2, 3])
+    # fit applies it: the self-trained run saw the labelled and the pseudo-labelled examples
+    s = spec("st", data={**data, "pseudo_labels": {"from": str(run), "threshold": 0.8}},
+             epochs=1)
+    s.seed = 1
+    out = fit(s, out=tmp_path / "st", quiet=True)
+    hist = [json.loads(x) for x in (tmp_path / "st" / "history.jsonl").read_text().splitlines()]
+    assert out["run_dir"] and hist[0]["step"] == -(-len(d.train) // 64)  # steps of one epoch

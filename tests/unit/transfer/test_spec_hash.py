@@ -7,7 +7,7 @@ import json
 from archopt.spec import Spec
 from archopt.train import setup
 
-NEW = {"model": ["init"], "data": ["classes", "per_class"],
+NEW = {"model": ["init"], "data": ["classes", "per_class", "pseudo_labels"],
        "train": ["transfer", "contrastive", "episodes", "adversarial"], "": ["fewshot"]}
 
 
