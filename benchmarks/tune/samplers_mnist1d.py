@@ -5,6 +5,7 @@ Per seed: TPE's best validation accuracy after N trials against random search's 
 after 2N trials. Target: TPE at N reaches random search's best at 2N (median over seeds).
 
     nice -n 10 .venv/bin/python benchmarks/tune/samplers_mnist1d.py [--seeds 3] [--n 8]
+        [--first-seed 0] [--workers 2]
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ def curve(rows: list[dict]) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, first-seed+1, ...")
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     print(machine())
     root = Path(tempfile.mkdtemp(prefix="bench-samplers-"))
     tpe_n, rnd_n, rnd_2n = [], [], []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         tpe = spec_with(MNIST1D, sampler={"name": "tpe", "seed": seed,
                                           "n_startup_trials": max(2, args.n // 2)},
                         trials=args.n)

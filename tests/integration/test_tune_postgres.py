@@ -74,9 +74,14 @@ def test_three_processes_one_killed_then_resumed(write_spec, tmp_path):
         killed = victim = None
         deadline = time.time() + 600  # a guard against a hang, generous for a loaded machine
         try:
-            # kill the first process seen running a trial (between ask and tell)
+            # kill the first process seen running a trial (between ask and tell). Until a
+            # trial's run directory exists the processes are still starting (minutes on a
+            # loaded machine): look at the disk, not at the storage, whose every poll costs
+            # this process and the server CPU that the starting processes need
             while time.time() < deadline and killed is None:
                 time.sleep(0.2)
+                if not any(tmp_path.glob("m*/trials/*")):
+                    continue
                 try:
                     study = optuna.load_study(study_name="shared", storage=storage)
                 except KeyError:

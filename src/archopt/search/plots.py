@@ -42,6 +42,7 @@ def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     costs = [("latency_ms", "latency_ms (front and references: re-timed together)"
               + (f"\n{runtime}" if runtime else "")),
@@ -67,6 +68,7 @@ def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str
         for b in (lo, hi):
             if b is not None:
                 ax.axvline(b, ls="--", c="tab:orange", lw=1, label=f"budget {b:g}")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # small ms values: no overlap
         ax.set_xlabel(label)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

@@ -40,13 +40,14 @@ def write_plots(study: Any, out: Path, objective_names: list[str]) -> dict[str, 
     for name, draw in plots.items():
         path = out / f"{name}.png"
         try:
+            # matplotlib's warnings too (a legend of 40 trials: "Tight layout not applied")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 optuna.logging.set_verbosity(optuna.logging.ERROR)
                 ax = draw()
-            fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
-            fig.set_size_inches(8, 5)
-            fig.tight_layout()
+                fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
+                fig.set_size_inches(8, 5)
+                fig.tight_layout()
             tmp = path.with_suffix(".tmp.png")
             fig.savefig(tmp, dpi=100)
             tmp.replace(path)
