@@ -207,7 +207,8 @@ def _complete(study_dir: Path) -> list[tuple]:
 def test_search_killed_mid_trial_and_resumed_equals_an_uninterrupted_one(write_spec, tmp_path):
     import archopt
 
-    spec = {**BASE, "train": {**BASE["train"], "epochs": 3}, "search": {
+    # trials long enough (about a second each) that the poll below sees one running
+    spec = {**BASE, "train": {**BASE["train"], "epochs": 20}, "search": {
         "space": {"model.channels": {"list": {"length": [1, 2], "item": {"choice": [4, 8]}}},
                   "model.pool": {"choice": ["max", "none"]}},
         # costs that do not depend on timing, so two runs can be compared exactly

@@ -70,10 +70,11 @@ def test_grid_study_failed_and_rejected_trials_and_outputs(cli, write_spec, tmp_
     assert best.tune is None and best.train.optimizer.name == "adam"
     assert best.model.params()["hidden"] == [8]
     assert (out / "plots" / "optimization_history.png").stat().st_size > 1000
-    # learning curves are recorded for the plots even without a pruner
+    # learning curves are recorded for the plots even without a pruner, one step per epoch
+    # trained (so a pruner's min_resource counts epochs)
     study = load(out)
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]
-    assert sorted(complete[0].intermediate_values) == [0, 1]
+    assert sorted(complete[0].intermediate_values) == [1, 2]
     code, shown, _ = cli("tune", "show", out, "--json")
     s = json.loads(shown)
     assert code == 0 and s["best"]["number"] == int(ok["number"])

@@ -46,9 +46,12 @@ class Reporter(Callback):
             raise SystemExit(3)
         if self.monitor is None or self.monitor not in logs:
             return
-        self.conn.send(("report", self.number, trainer.epoch, float(logs[self.monitor])))
+        # the step is the number of epochs trained (1 after the first): the pruners' resources
+        # (min_resource 5: judged after 5 epochs) count epochs
+        done = trainer.epoch + 1
+        self.conn.send(("report", self.number, done, float(logs[self.monitor])))
         if self.conn.recv()[1]:
-            self.pruned_at = trainer.epoch + 1
+            self.pruned_at = done
             trainer.should_stop = True
 
 

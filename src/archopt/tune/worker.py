@@ -10,7 +10,7 @@ first trial and exits (to be replaced) when it has grown by more than ``recycle_
 with the study's process (``PR_SET_PDEATHSIG`` on Linux).
 
 Messages, worker -> study: ``("ready", pid)``, ``("costs", n, costs)`` (answer ``("go",)`` or
-``("reject", reason)``), ``("report", n, epoch, value)`` (answer ``("prune", bool)``),
+``("reject", reason)``), ``("report", n, epochs_done, value)`` (answer ``("prune", bool)``),
 ``("done", n, result)``, ``("failed", n, reason)``, ``("recycle", rss_mb)``.
 """
 
