@@ -92,7 +92,9 @@ def _running(study_dir: Path) -> list:
 
 @pytest.mark.slow
 def test_sigkill_mid_trial_then_resume_keeps_finished_trials(write_spec, tmp_path, cli):
-    spec = {**BASE, "train": {"epochs": 6, "threads": 1}, "tune": {
+    # trials long enough (about a second each) that the poll below sees one running on an
+    # idle machine too (6 epochs finished between two polls there)
+    spec = {**BASE, "train": {"epochs": 40, "threads": 1}, "tune": {
         "space": {"train.optimizer.lr": {"float": [0.001, 0.1], "log": True}},
         "objectives": {"val_accuracy": "max"}, "sampler": {"name": "random"}, "trials": 4}}
     out = tmp_path / "study"
