@@ -102,7 +102,6 @@ def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.T
         x = adv.x  # pgd, fgsm_rs: the attacked batch; trades: the clean one (+ adv.extra)
     if t.channels_last and x.ndim == 4:
         x = x.contiguous(memory_format=torch.channels_last)
-    opt = t.optimizers["main"]
     with t.autocast():
         out = forward(t.net, t.model, x, batch.lengths)
         target = t.task.target(x, y)
@@ -112,8 +111,16 @@ def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.T
     total = loss + penalty(t) if (t.l1 or t.l2) else loss
     if t.world_size > 1:
         total = total * ddp_scale(t, len(x))
+    optimizer_step(t, total)
+    return {"loss": loss.detach()}, out, target
+
+
+def optimizer_step(t: Trainer, loss: torch.Tensor) -> None:
+    """Backward ``loss`` through the grad scaler, clip, step the main optimizer and its
+    per-step scheduler: what every task's training step ends with."""
+    opt = t.optimizers["main"]
     opt.zero_grad(set_to_none=True)
-    t.scaler.scale(total).backward()
+    t.scaler.scale(loss).backward()
     if t.clip_grad_norm is not None:
         t.scaler.unscale_(opt)
         nn.utils.clip_grad_norm_(t.model.parameters(), t.clip_grad_norm)
@@ -122,7 +129,6 @@ def supervised_step(t: Trainer, batch: Any) -> tuple[dict, torch.Tensor, torch.T
     sched = t.schedulers.get("main")
     if sched is not None and not is_per_epoch(sched):
         sched.step()
-    return {"loss": loss.detach()}, out, target
 
 
 def penalty(t: Trainer) -> torch.Tensor:

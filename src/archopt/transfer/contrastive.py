@@ -100,22 +100,11 @@ class ContrastiveTask(Task):
         return nt_xent(z[: len(x)], z[len(x):], self.temperature)
 
     def train_step(self, t: Any, batch: Any) -> tuple[dict, None, None]:
-        from archopt.train import eager
-        from archopt.train.schedulers import is_per_epoch
+        from archopt.train.loop import optimizer_step
 
-        opt = t.optimizers["main"]
         with t.autocast():
             loss = self.embed_pair(t.model, batch.x, batch.y, t.aug_gen)
-        opt.zero_grad(set_to_none=True)
-        t.scaler.scale(loss).backward()
-        if t.clip_grad_norm is not None:
-            t.scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(t.model.parameters(), t.clip_grad_norm)
-        eager.step(opt, t.scaler)
-        t.scaler.update()
-        sched = t.schedulers.get("main")
-        if sched is not None and not is_per_epoch(sched):
-            sched.step()
+        optimizer_step(t, loss)
         return {"loss": loss.detach()}, None, None
 
     @torch.no_grad()

@@ -81,25 +81,14 @@ class PrototypicalTask(Task):
         return loss, (logits.argmax(1) == q_y).float().mean()
 
     def train_step(self, t: Any, batch: Any) -> tuple[dict, None, None]:
-        from archopt.train import eager
-        from archopt.train.schedulers import is_per_epoch
+        from archopt.train.loop import optimizer_step
 
-        opt = t.optimizers["main"]
         x = batch.x
         if t.augment is not None:
             x, _ = t.augment(x, batch.y, t.aug_gen)
         with t.autocast():
             loss, acc = self.episode_loss(t.model, x, batch.y, t.aug_gen)
-        opt.zero_grad(set_to_none=True)
-        t.scaler.scale(loss).backward()
-        if t.clip_grad_norm is not None:
-            t.scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(t.model.parameters(), t.clip_grad_norm)
-        eager.step(opt, t.scaler)
-        t.scaler.update()
-        sched = t.schedulers.get("main")
-        if sched is not None and not is_per_epoch(sched):
-            sched.step()
+        optimizer_step(t, loss)
         return {"loss": loss.detach(), "episode_accuracy": acc.detach()}, None, None
 
     @torch.no_grad()
