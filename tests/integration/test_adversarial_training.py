@@ -104,6 +104,32 @@ def test_the_guard_stops_and_restores_the_best_epoch_on_collapse(monkeypatch):
     assert g.state_dict()["collapsed_epoch"] == 3
 
 
+def history(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "history.jsonl").read_text().splitlines()]
+
+
+def test_best_checkpoint_is_the_epoch_of_highest_validation_pgd_accuracy(tmp_path):
+    adv = {"method": "fgsm_rs", "eps": 0.1, "relative": True, "guard": False}
+    run = fit(spec_with(adv, epochs=4), tmp_path / "robust")
+    accs = [h["val_pgd_accuracy"] for h in history(run)]
+    assert all(0.0 <= a <= 1.0 for a in accs) and len(set(accs)) > 1
+    head = json.loads((run / "metrics.json").read_text())["headline"]
+    assert head["monitor"] == "val_pgd_accuracy" and head["mode"] == "max"
+    assert head["epoch"] == 1 + accs.index(max(accs)) and head["value"] == max(accs)
+    # select: clean keeps the clean validation loss, and measures no PGD accuracy
+    run = fit(spec_with({**adv, "select": "clean"}, epochs=2), tmp_path / "clean")
+    assert "val_pgd_accuracy" not in history(run)[0]
+    assert json.loads((run / "metrics.json").read_text())["headline"]["monitor"] == "val_loss"
+
+
+def test_early_stopping_can_watch_validation_pgd_accuracy(tmp_path):
+    adv = {"method": "fgsm_rs", "eps": 0.1, "relative": True}
+    run = fit(spec_with(adv, epochs=2, early_stopping={"monitor": "val_pgd_accuracy",
+                                                       "patience": 5}), tmp_path / "r")
+    head = json.loads((run / "metrics.json").read_text())["headline"]
+    assert head["monitor"] == "val_pgd_accuracy"
+
+
 @pytest.mark.parametrize("adv,needles", [
     ({"method": "pgd", "eps": 40.0}, ["train.adversarial.eps", "larger than the data's whole"]),
     ({"method": "pgdd", "eps": 0.1}, ["train.adversarial.method"]),
