@@ -15,29 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from archopt.train.callbacks._base import Callback
-
-
-class CPUTime(Callback):
-    """CPU seconds of the training steps: each epoch's start to its last step."""
-
-    key = "cpu_time"
-
-    def __init__(self) -> None:
-        self.steps_s, self._t, self._last = 0.0, 0.0, 0.0
-
-    def on_epoch_start(self, trainer: Any) -> None:
-        self._t = time.process_time()
-
-    def on_batch_end(self, trainer: Any) -> None:
-        self._last = time.process_time()
-
-    def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
-        self.steps_s += self._last - self._t
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_robust import CPUTime  # noqa: E402
 
 
 def main() -> None:

@@ -108,7 +108,7 @@ def main() -> None:
     else:
         opt, sched = torch.optim.Adam(model.parameters(), lr=1e-3), None
     eps, train_time = a.eps, 0.0
-    for epoch in range(a.epochs):
+    for _ in range(a.epochs):
         t0 = time.process_time()
         for idx in torch.randperm(len(x)).split(64):
             xb, yb = x[idx], y[idx]
