@@ -77,19 +77,23 @@ def test_a_killed_adversarial_run_resumes_to_the_same_result(cli, write_spec, tm
     b = torch.load(tmp_path / "cut" / "checkpoints" / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     hist = [json.loads(x) for x in (tmp_path / "whole" / "history.jsonl").read_text().splitlines()]
-    if method == "fgsm_rs":  # the guard logs PGD accuracy on training examples
-        assert all(0.0 <= h["train_pgd_accuracy"] <= 1.0 for h in hist)
+    assert all(0.0 <= h["val_pgd_accuracy"] <= 1.0 for h in hist)  # robust selection's figure
+    if method == "fgsm_rs":  # the guard watches it, and attacks no training subset of its own
+        assert not any("train_pgd_accuracy" in h for h in hist)
 
 
-def test_the_guard_stops_and_restores_the_best_epoch_on_collapse(monkeypatch):
+@pytest.mark.parametrize("watch_val", [False, True])
+def test_the_guard_stops_and_restores_the_best_epoch_on_collapse(monkeypatch, watch_val):
     from types import SimpleNamespace
 
     from archopt.robust.training import OverfitGuard
 
     model = torch.nn.Linear(2, 2)
-    g = OverfitGuard(step=None, x=torch.zeros(1, 2), y=torch.zeros(1, dtype=torch.int64))
-    accs = iter([0.30, 0.45, 0.05])
-    monkeypatch.setattr(g, "pgd_accuracy", lambda m: next(accs))
+    g = OverfitGuard(step=None, x=torch.zeros(1, 2), y=torch.zeros(1, dtype=torch.int64),
+                     watch_val=watch_val)
+    accs = [0.30, 0.45, 0.05]
+    it = iter(accs)
+    monkeypatch.setattr(g, "pgd_accuracy", lambda m: next(it))
     t = SimpleNamespace(model=model, should_stop=False)
     weights = []
     for epoch in (1, 2, 3):
@@ -97,9 +101,13 @@ def test_the_guard_stops_and_restores_the_best_epoch_on_collapse(monkeypatch):
             model.weight.fill_(float(epoch))
         weights.append(model.weight.clone())
         logs = {"epoch": epoch, "val_loss": 0.1}
+        if watch_val:  # robust selection's figure, measured at validation
+            logs["val_pgd_accuracy"] = accs[epoch - 1]
         g.on_epoch_end(t, logs)
         assert t.should_stop is (epoch == 3)
-    assert logs["val_loss"] is None and logs["train_pgd_accuracy"] == 0.05
+    assert logs["val_loss"] is None and logs["val_pgd_accuracy" if watch_val else
+                                             "train_pgd_accuracy"] in (None, 0.05)
+    assert ("train_pgd_accuracy" in logs) is not watch_val
     assert torch.equal(model.weight, weights[1])  # epoch 2: the best PGD accuracy
     assert g.state_dict()["collapsed_epoch"] == 3
 

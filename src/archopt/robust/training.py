@@ -143,23 +143,31 @@ def build(cfg: Any, data: Any) -> AdversarialStep:
 
 class OverfitGuard(Callback):
     """Fast FGSM's guard against catastrophic overfitting (Wong et al. 2020): after each epoch,
-    PGD accuracy on a fixed training subset (``train_pgd_accuracy`` in the history); when it
-    falls by more than ``drop`` below its best, training stops and the model goes back to the
-    weights of that best epoch (that epoch's validation figures are dropped, so it cannot
-    become best.pt)."""
+    PGD accuracy on a fixed training subset (``train_pgd_accuracy`` in the history), or, with
+    ``watch_val``, the ``val_pgd_accuracy`` that robust checkpoint selection measured already
+    (no second attack: on small data the guard's PGD would cost as much as the FGSM epoch);
+    when it falls by more than ``drop`` below its best, training stops and the model goes back
+    to the weights of that best epoch (that epoch's validation figures are dropped, so it
+    cannot become best.pt)."""
 
     key = "adversarial_guard"
 
     def __init__(self, step: AdversarialStep, x: torch.Tensor, y: torch.Tensor,
-                 drop: float = 0.2) -> None:
+                 drop: float = 0.2, watch_val: bool = False) -> None:
         self.step, self.x, self.y, self.drop = step, x, y, drop
+        self.watch_val = watch_val
         self.best = -1.0
         self.best_weights: dict[str, Any] | None = None
         self.collapsed_epoch = 0
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
-        acc = self.pgd_accuracy(trainer.model)
-        logs["train_pgd_accuracy"] = acc
+        if self.watch_val:
+            acc = logs.get("val_pgd_accuracy")
+            if acc is None:  # no validation this epoch (train.eval_every)
+                return
+        else:
+            acc = self.pgd_accuracy(trainer.model)
+            logs["train_pgd_accuracy"] = acc
         if acc >= self.best:
             self.best = acc
             self.best_weights = copy.deepcopy(trainer.model.state_dict())
@@ -188,9 +196,11 @@ class OverfitGuard(Callback):
         self.collapsed_epoch = int(state.get("collapsed_epoch", 0))
 
 
-def guard(step: AdversarialStep, data: Any, size: int = 256) -> OverfitGuard:
-    """The guard on the first ``size`` training examples (a fixed subset)."""
-    return OverfitGuard(step, data.train.x[:size], data.train.y[:size])
+def guard(step: AdversarialStep, data: Any, size: int = 256, watch_val: bool = False
+          ) -> OverfitGuard:
+    """The guard on the first ``size`` training examples (a fixed subset), or on
+    ``val_pgd_accuracy`` (``watch_val``)."""
+    return OverfitGuard(step, data.train.x[:size], data.train.y[:size], watch_val=watch_val)
 
 
 def pgd_accuracy(step: AdversarialStep, model: nn.Module, x: torch.Tensor, y: torch.Tensor,

@@ -266,7 +266,8 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
     if p.adversarial is not None and adv.method == "fgsm_rs" and adv.guard:
         from archopt.robust.training import guard
 
-        callbacks.insert(0, guard(p.adversarial, p.data))  # before history: logs its figure
+        watch_val = robust_selection(spec, p.val_loader)  # val_pgd_accuracy is measured anyway
+        callbacks.insert(0, guard(p.adversarial, p.data, watch_val=watch_val))  # before history
     if robust_selection(spec, p.val_loader):
         from archopt.robust.training import robust_validation
 
