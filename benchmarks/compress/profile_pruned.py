@@ -9,7 +9,7 @@ Prints (1 thread, interleaved runs, median and quartiles):
   and a CNN of the same layers with one channel each (almost no arithmetic: what the operators
   cost by themselves, the floor no pruning goes below).
 
-  OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/compress/profile_pruned.py [DENSE PRUNED]
+  OMP_NUM_THREADS=1 chrt -f 10 .venv/bin/python benchmarks/compress/profile_pruned.py [DENSE PRUNED]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def main() -> None:
     shape = data.shape
     x1 = torch.randn(1, *shape.input_shape)
     spec = load_run(dense_dir)[0]
-    one = {**spec.model.model_dump(), "channels": [1] * len(spec.model.channels)}
+    one = {**spec.model.model_dump(exclude_none=True), "channels": [1] * len(spec.model.channels)}
     tiny = build_model(one, shape, seed=0).eval()
     widths = [m.out_channels for m in pruned.modules() if isinstance(m, nn.Conv1d)]
     print(f"\ndense {counts(dense, x1)}, pruned {counts(pruned, x1)}, pruned widths {widths}")
@@ -105,16 +105,26 @@ def main() -> None:
         ort = onnxruntime_fp32(variants[k], x1, 1)
         if ort is not None:
             variants[f"{k}, ONNX Runtime"] = ort
+    compiled = {}
+    for k in ("dense", "pruned", "dense, BN folded", "pruned, BN folded"):
+        compiled[f"{k}, torch.compile"] = torch.compile(variants[k], dynamic=False)
     with threads(1):
         for b in (1, 256):
             x = torch.randn(b, *shape.input_shape)
-            lat = interleaved_latency({k: (lambda m=m, x=x: m(x)) for k, m in variants.items()},
-                                      100 if b == 1 else 20, clock="cpu")
+            with torch.inference_mode():
+                for m in compiled.values():  # compile (Inductor, static shapes) before timing
+                    m(x)
+            models = {**variants, **compiled}
+            lat = interleaved_latency({k: (lambda m=m, x=x: m(x)) for k, m in models.items()},
+                                      300 if b == 1 else 20, warmup=20, clock="cpu")
             base = lat["dense"]["median"]
             print(f"\n| batch {b} | median ms | quartiles | vs dense (eager) |\n|---|---|---|---|")
             for k, v in lat.items():
                 print(f"| {k} | {v['median']:.4f} | {v['q1']:.4f}-{v['q3']:.4f} | "
                       f"{v['median'] / base:.2f}x |")
+            for t in ("", ", BN folded", ", torch.compile", ", BN folded, torch.compile"):
+                print(f"| pruned / dense{t or ' (eager)'} | | | "
+                      f"{lat['pruned' + t]['median'] / lat['dense' + t]['median']:.2f}x |")
             ob = lat.get("dense, ONNX Runtime")
             if ob:
                 print(f"| pruned / dense, both in ONNX Runtime | | | "
