@@ -1,6 +1,7 @@
 """Why a pruned 2-d conv net can be slower than the dense one in ONNX Runtime: channel counts
 that do not fill its blocked (NCHWc) convolutions. Times the dense digits ResNet and pruned
-copies (bench_compress.py's ``digits_resnet`` cases) in PyTorch eager and in ONNX Runtime with
+copies (bench_compress.py's ``digits_resnet`` cases), each pruned model beside the dense one
+(a pair timed alone), in PyTorch eager and in ONNX Runtime with
 all graph optimizations (``ORT_ENABLE_ALL``: NCHWc layout, the default) and with basic ones
 only (no layout change), then lists ONNX Runtime's own per-node times at the throughput batch.
 1 thread, thread CPU time, interleaved runs, median.
@@ -78,19 +79,23 @@ def main() -> None:
         metrics = RUNS / k / "metrics.json" if (RUNS / k).is_dir() else Path(k, "metrics.json")
         acc = json.loads(metrics.read_text())["test"]["accuracy"]
         print(f"| {k} | {widths} | {counts(m, x1)['macs']:,} | {100 * acc:.1f} |")
+    runtimes = ("PyTorch eager", "ORT_ENABLE_ALL", "ORT_ENABLE_BASIC")
     for b in (1, 256):
         x = torch.randn(b, *data.shape.input_shape)
-        fns = {}
-        for k, m in models.items():
-            fns[(k, "PyTorch eager")] = lambda m=m, x=x: m(x)
-            for level in ("ORT_ENABLE_ALL", "ORT_ENABLE_BASIC"):
-                s = session(m, x1, level)
-                fns[(k, level)] = lambda s=s, x=x.numpy(): s.run(None, {"input": x})
-        lat = interleaved_latency(fns, 200 if b == 1 else 30, warmup=10, clock="cpu")
-        print(f"\n| batch {b} | runtime | median ms | vs dense, same runtime |\n|---|---|---:|---:|")
-        for (k, rt), v in lat.items():
-            print(f"| {k} | {rt} | {v['median']:.3f} | "
-                  f"{v['median'] / lat[(dense, rt)]['median']:.2f}x |")
+        print(f"\n| batch {b}: model | runtime | dense ms | model ms | vs dense |\n"
+              "|---|---|---:|---:|---:|")
+        for k, m in list(models.items())[1:]:
+            for rt in runtimes:  # each pair timed alone, interleaved (warm caches)
+                pair = {}
+                for role, model in (("dense", models[dense]), ("model", m)):
+                    if rt == "PyTorch eager":
+                        pair[role] = lambda model=model, x=x: model(x)
+                    else:
+                        s = session(model, x1, rt)
+                        pair[role] = lambda s=s, x=x.numpy(): s.run(None, {"input": x})
+                lat = interleaved_latency(pair, 200 if b == 1 else 30, warmup=10, clock="cpu")
+                d, t = lat["dense"]["median"], lat["model"]["median"]
+                print(f"| {k} | {rt} | {d:.3f} | {t:.3f} | {t / d:.2f}x |", flush=True)
     x = torch.randn(256, *data.shape.input_shape).numpy()
     for k, m in models.items():
         print(f"\n{k}: ONNX Runtime nodes at batch 256 (ORT_ENABLE_ALL), us per run")
