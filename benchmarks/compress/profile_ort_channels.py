@@ -75,7 +75,7 @@ def main() -> None:
     dense = next(iter(models))
     print("\n| model | conv output channels | MACs | test accuracy |\n|---|---|---:|---:|")
     for k, m in models.items():
-        widths = [c.out_channels for c in m.modules() if isinstance(c, nn.Conv2d)]
+        widths = [c.out_channels for c in m.modules() if isinstance(c, nn.Conv1d | nn.Conv2d)]
         metrics = RUNS / k / "metrics.json" if (RUNS / k).is_dir() else Path(k, "metrics.json")
         acc = json.loads(metrics.read_text())["test"]["accuracy"]
         print(f"| {k} | {widths} | {counts(m, x1)['macs']:,} | {100 * acc:.1f} |")
