@@ -4,11 +4,12 @@ strongest of the attacks at eps 0.2 of the range, and the training's CPU time.
     nice -n 5 .venv/bin/python benchmarks/robust/recipe.py SPEC OUT [--set K=V ...]
         [--attack pgd,apgd-ce] [--standard]
 
-Training time is the CPU time of this process between each epoch's start and its last step
-(``time.process_time``, one thread), so the validation pass, the checkpoints, and the load
-from other people's jobs are not in it; fast FGSM's guard (run after the steps) is measured
-apart (``guard_cpu_s``). ``--standard`` trains the same spec with ``train.adversarial=null``:
-the time that the "x standard" ratios divide by. Prints one JSON line, also OUT/recipe.json.
+Training time (``train_cpu_s``) is the CPU time of this process between each epoch's start and
+its last step (``time.process_time``, one thread): the validation (with its PGD accuracy), fast
+FGSM's guard and the checkpoints are only in ``fit_cpu_s``, the whole fit. Other jobs on the
+machine still inflate CPU time a little (10-20% from load 7 to 12 here): compare runs made at
+the same load. ``--standard`` trains the same spec with ``train.adversarial=null``: the time
+that the "x standard" ratios divide by. Prints one JSON line, also OUT/recipe.json.
 """
 
 from __future__ import annotations
