@@ -7,9 +7,11 @@ runs.
   .venv/bin/python benchmarks/compress/bench_compress.py cnn mlp torchao  # some of them
 
 Cases: cnn, resnet, digits_resnet (structured pruning to half the MACs, then int8 and QAT on
-the CNN), qat (PTQ vs QAT on the dense CNN only), mlp, gru, lstm (dynamic int8), distill (digits
-ResNet -> small MLP, and the MLP alone), sweep (ratios 0.2-0.8, l1 vs random), torchao (torchao
-eager int8 vs ONNX Runtime, MLP; with torch.compile: bench_torchao.py).
+the CNN), digits_resnet_r16 (the digits ResNet with round_to 16, for ONNX Runtime's NCHWc
+convolutions, and Taylor importance), qat (PTQ vs QAT on the dense CNN only), mlp, gru, lstm
+(dynamic int8; gru40 and lstm40 trained for the gallery's 40 epochs), distill (digits ResNet ->
+small MLP, and the MLP alone), sweep (ratios 0.2-0.8, l1 vs random), torchao (torchao eager int8
+vs ONNX Runtime, MLP; with torch.compile: bench_torchao.py).
 """
 
 from __future__ import annotations
@@ -85,11 +87,14 @@ def row(case: str, s: dict[str, Any]) -> str:
             f"{100 * a['metric_value']:.1f} ({100 * r['metric_change']:+.1f}) |{extra}")
 
 
-def prune_case(case: str, file: str, epochs: int, ft: int) -> list[str]:
+def prune_case(case: str, file: str, epochs: int, ft: int, start: str | None = None,
+               **prune: Any) -> list[str]:
+    """Prune ``start``'s run (default: the case's own) to half its MACs, fine-tune ``ft``
+    epochs; ``prune``: more fields of the prune step (round_to, importance)."""
     spec = gallery(file, epochs)
-    run = train(spec, case)
+    run = train(spec, start or case)
     half = macs_of(run) / 2
-    steps = [{"name": "prune", "target": {"macs": half}, "finetune": {"epochs": ft}}]
+    steps = [{"name": "prune", "target": {"macs": half}, "finetune": {"epochs": ft}, **prune}]
     if case == "cnn":
         steps += [{"name": "quantize", "method": "static"}]
     report = compress(spec, run, case, steps)
@@ -121,20 +126,23 @@ def int8_case(case: str, file: str, epochs: int) -> list[str]:
 
 
 def distill_case() -> list[str]:
-    """The example's configuration (examples/compress/digits_distill.yaml) through
-    bench_distill.py (which also runs the grid around it), beside the student alone."""
+    """The example's configuration (examples/compress/digits_distill.yaml: T 2, alpha 0.5, the
+    hint loss, 200 epochs) over bench_distill.py's seeds, beside the student alone."""
+    import statistics
+
     import bench_distill as bd
 
     teacher = gallery("digits_resnet.yaml", 30)
     train(teacher, "distill")  # bench_distill's teacher
     t_acc = bd.accuracy(bd.TEACHER)
     student = bd.STUDENTS["mlp[64]"]
-    a_acc = bd.alone(student, 100, "mlp[64]")
-    d_acc = bd.distilled(student, 100, 2.0, 0.5, 1.0, "mlp[64]")
+    a_acc = statistics.mean(bd.alone(student, 200, "mlp[64]", s) for s in bd.SEEDS)
+    d_acc = statistics.mean(bd.distilled(student, 200, 2.0, 0.5, 1.0, "mlp[64]", s)
+                            for s in bd.SEEDS)
     closed = (d_acc - a_acc) / (t_acc - a_acc) if t_acc > a_acc else float("nan")
-    return [f"| distill mlp[64], T 2, alpha 0.5, hint, 100 epochs | teacher {100 * t_acc:.1f} | "
-            f"alone {100 * a_acc:.1f} | distilled {100 * d_acc:.1f} | gap closed "
-            f"{100 * closed:.0f}% |"]
+    return [f"| distill mlp[64], T 2, alpha 0.5, hint, 200 epochs, {len(bd.SEEDS)} seeds | "
+            f"teacher {100 * t_acc:.1f} | alone {100 * a_acc:.1f} | distilled {100 * d_acc:.1f} "
+            f"| gap closed {100 * closed:.0f}% |"]
 
 
 def sweep_case() -> list[str]:
@@ -200,10 +208,15 @@ CASES = {
     "cnn": lambda: prune_case("cnn", "mnist1d_cnn.yaml", 30, 10),
     "resnet": lambda: prune_case("resnet", "mnist1d_resnet.yaml", 20, 8),
     "digits_resnet": lambda: prune_case("digits_resnet", "digits_resnet.yaml", 30, 10),
+    "digits_resnet_r16": lambda: prune_case("digits_resnet_r16", "digits_resnet.yaml", 30, 10,
+                                            start="digits_resnet", round_to=16,
+                                            importance="taylor"),
     "qat": qat_case,
     "mlp": lambda: int8_case("mlp", "mnist1d_mlp.yaml", 30),
     "gru": lambda: int8_case("gru", "mnist1d_gru.yaml", 15),
     "lstm": lambda: int8_case("lstm", "mnist1d_lstm.yaml", 15),
+    "gru40": lambda: int8_case("gru40", "mnist1d_gru.yaml", 40),    # the gallery's own epochs
+    "lstm40": lambda: int8_case("lstm40", "mnist1d_lstm.yaml", 40),
     "distill": distill_case,
     "sweep": sweep_case,
     "torchao": torchao_case,

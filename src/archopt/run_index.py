@@ -261,14 +261,35 @@ def study_row(path: Path, kind: str = "study") -> dict[str, Any]:
     objectives = list((meta.get("objectives") or {}).keys())
     metric = objectives[0] if objectives else None
     value = (best.get("values") or {}).get(metric) if metric else None
-    wall = [float(t["wall_s"]) for t in trials if t.get("wall_s")]
     started = started_of(path, {})
     return {"name": spec.get("name") or path.name, "kind": kind, "started": started,
             "status": status, "detail": detail, "model": (spec.get("model") or {}).get("name"),
             "params": (best.get("costs") or {}).get("params"), "task": None,
             "metric": f"best {metric}" if metric else None, "value": value,
-            "epochs": None, "time_s": round(sum(wall), 3) if wall else None, "trials": len(trials),
+            "epochs": None, "time_s": study_wall_s(trials), "trials": len(trials),
             "path": str(path)}
+
+
+def study_wall_s(trials: list[dict[str, str]]) -> float | None:
+    """The study's wall time: the union of its trials' [started, finished] intervals, so trials
+    run side by side by several workers count once and the pause between a kill and its resume
+    not at all. Studies written before trials.csv had those columns: the sum of the trials'
+    ``wall_s``."""
+    from datetime import datetime
+
+    spans = sorted((datetime.fromisoformat(t["started"]), datetime.fromisoformat(t["finished"]))
+                   for t in trials if t.get("started") and t.get("finished"))
+    if not spans:
+        wall = [float(t["wall_s"]) for t in trials if t.get("wall_s")]
+        return round(sum(wall), 3) if wall else None
+    total, (lo, hi) = 0.0, spans[0]
+    for a, b in spans[1:]:
+        if a > hi:
+            total += (hi - lo).total_seconds()
+            lo, hi = a, b
+        else:
+            hi = max(hi, b)
+    return round(total + (hi - lo).total_seconds(), 3)
 
 
 def compression_row(path: Path, kind: str = "compression") -> dict[str, Any]:

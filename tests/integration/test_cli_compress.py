@@ -71,6 +71,7 @@ def test_prune_then_quantize(cli, trained, tmp_path):
     assert ort["params"] == c["after"]["params"]
     assert c["ratios"]["onnxruntime_latency_batch_1"] > 0
     assert c["clock"] == "cpu"  # one thread: timed on the thread's CPU time
+    assert any("round_to: 16" in n for n in c["notes"])  # 4 channels: off ONNX Runtime's blocks
     assert "in ONNX Runtime, batch 1" in out
     state = torch.load(tmp_path / "c" / "01-prune" / "checkpoints" / "best.pt",
                        weights_only=True)

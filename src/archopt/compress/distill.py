@@ -72,6 +72,8 @@ def student_spec(spec: Any, step: Any) -> Any:
         data["train"]["epochs"], data["train"]["max_steps"] = step.epochs, None
     if step.lr:
         data["train"]["optimizer"]["lr"] = step.lr
+    if step.seed is not None:  # a different student draw (several seeds: bench_distill.py)
+        data["seed"] = step.seed
     return load_spec(data)
 
 

@@ -261,6 +261,8 @@ def run(step: Any, ctx: Any, step_dir: Any, where: str) -> None:
     if step.method == "unstructured":
         notes.append("unstructured: weights are zeroed, shapes unchanged; PyTorch's dense CPU "
                      "kernels do not skip zeros, so expect a latency ratio of about 1.0")
+    elif (odd := unaligned_channels(model)) and step.round_to is None:
+        notes.append(ALIGN_NOTE.format(widths=", ".join(map(str, odd))))
     save_model(step_dir, model, _structure(model, fresh, base))
     details = {"target_path": path} if path else {}
     write_step(step, ctx, step_dir, ft, model, notes=notes + [RUNTIME_NOTE], details=details,
@@ -271,6 +273,25 @@ RUNTIME_NOTE = ("latency is measured in PyTorch (eager) and, exported, in ONNX R
                 "('others.onnxruntime_fp32_*'); at batch 1 a small model's eager time is mostly "
                 "per-operator overhead that pruning does not remove, so its eager ratio lags "
                 "the MACs ratio (see benchmarks/RESULTS.md)")
+
+
+ALIGN_NOTE = ("2-d convolutions kept {widths} channels, not multiples of 16: ONNX Runtime's fast "
+              "blocked convolutions (NCHWc) work on blocks of 16 channels on AVX-512 (8 on "
+              "AVX2), so such a layer computes padded channels or falls back to a slower kernel, "
+              "and in ONNX Runtime the pruned model can be no faster than the dense one; "
+              "round_to: 16 keeps the counts aligned (benchmarks/RESULTS.md)")
+
+
+def unaligned_channels(model: nn.Module, block: int = 16) -> list[int]:
+    """The distinct channel counts of the 2-d convolutions that are not multiples of ``block``
+    (the input image's channels excepted): what keeps ONNX Runtime off its NCHWc kernels."""
+    odd = set()
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            odd.add(m.out_channels)
+            if m.in_channels > 4:  # a 1-4 channel image input is handled by NCHWc as it is
+                odd.add(m.in_channels)
+    return sorted(c for c in odd if c % block)
 
 
 def _in_onnxruntime(ctx: Any, model: nn.Module) -> dict[str, nn.Module]:

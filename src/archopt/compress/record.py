@@ -56,11 +56,11 @@ def write_step(step: Any, ctx: Any, step_dir: Path, spec: Spec, model: nn.Module
     ex1, exn = ctx.example(1), ctx.example(c.batch_size)
     models = {"before": ctx.model, "after": model, **(extra_latency or {})}
     clock = measure.clock(c.clock, c.threads)
+    groups = measure.latency_groups(list(models))
     with measure.threads(c.threads):
-        lat1 = measure.interleaved_latency({k: _call(m, ex1) for k, m in models.items()},
-                                           c.repeats, clock=clock)
-        latn = measure.interleaved_latency({k: _call(m, exn) for k, m in models.items()},
-                                           c.repeats, clock=clock)
+        lat1, latn = (measure.paired_latency([{k: _call(models[k], x) for k in g}
+                                              for g in groups], c.repeats, clock=clock)
+                      for x in (ex1, exn))
     rows = {}
     for k, m in models.items():
         rows[k] = {**model_counts(m, ex1),

@@ -53,7 +53,7 @@ def step_table(block: dict[str, Any]) -> str:
                      f"{block['batch_N']} {row['latency_ms']['batch_N']:.3f} ms")
     clock = {"cpu": "thread CPU time", "wall": "wall time"}.get(block.get("clock", "wall"))
     lines.append(f"  measured: {block['threads']} thread(s), {clock}, median of "
-                 f"{block['repeats']} interleaved runs")
+                 f"{block['repeats']} interleaved runs, each compared pair timed on its own")
     lines += [f"  note: {n}" for n in block.get("notes", [])]
     return "\n".join(lines) + "\n"
 

@@ -26,7 +26,7 @@ def sweep_points(ctx: Any, ratios: list[float], root: Any) -> list[dict[str, Any
         clock,
         counts,
         headline,
-        interleaved_latency,
+        paired_latency,
     )
     from archopt.compress.measure import threads as n_threads
     from archopt.compress.onnxrt import onnxruntime_fp32
@@ -50,11 +50,12 @@ def sweep_points(ctx: Any, ratios: list[float], root: Any) -> list[dict[str, Any
             lat: dict[str, float] = {}
             with n_threads(c.threads):
                 for b, x in (("batch_1", ex1), ("batch_N", exn)):
-                    fns = {"before": lambda x=x: ctx.model(x), "after": lambda x=x, m=model: m(x)}
+                    groups = [{"before": lambda x=x: ctx.model(x),
+                               "after": lambda x=x, m=model: m(x)}]
                     if ort is not None and base_ort is not None:
-                        fns.update({"ort_before": lambda x=x: base_ort(x),
-                                    "ort_after": lambda x=x, o=ort: o(x)})
-                    t = interleaved_latency(fns, c.repeats, clock=clock(c.clock, c.threads))
+                        groups.append({"ort_before": lambda x=x: base_ort(x),
+                                       "ort_after": lambda x=x, o=ort: o(x)})
+                    t = paired_latency(groups, c.repeats, clock=clock(c.clock, c.threads))
                     lat[f"latency_ratio_{b}"] = round(t["after"]["median"]
                                                       / t["before"]["median"], 4)
                     if "ort_after" in t:

@@ -243,6 +243,8 @@ class DistillStep(Strict):
     epochs: int | None = Field(None, gt=0)            # None: train.epochs
     lr: float | None = Field(None, gt=0.0)            # None: train.optimizer.lr
     hint: HintSpec | None = None                      # also match an inner layer (FitNets)
+    seed: int | None = None                           # the student's seed (init, val split,
+                                                      # order); None: the run's seed
 
 
 Step = Annotated[PruneStep | QuantizeStep | QATStep | DistillStep, Field(discriminator="name")]

@@ -63,7 +63,8 @@ def best_trials(trials: list, directions: list[str]) -> list:
 def trials_csv(trials: list, objectives: list[str], params: list[str]) -> str:
     costs = ["params", "flops", "latency_ms"]
     cols = ["number", "state", *objectives, *[f"cost_{c}" for c in costs], *params,
-            "epochs", "wall_s", "overhead_s", "overhead_cpu_s", "reason", "run_dir"]
+            "epochs", "wall_s", "overhead_s", "overhead_cpu_s", "started", "finished", "reason",
+            "run_dir"]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(cols)
@@ -77,10 +78,15 @@ def trials_csv(trials: list, objectives: list[str], params: list[str]) -> str:
                *[(ua.get("costs") or {}).get(c) for c in costs],
                *[_cell(t.params.get(p)) for p in params],
                ua.get("epochs"), ua.get("wall_s"), ua.get("overhead_s"), ua.get("overhead_cpu_s"),
-               ua.get("reason"),
+               _stamp(t.datetime_start), _stamp(t.datetime_complete), ua.get("reason"),
                ua.get("run_dir")]
         w.writerow(["" if v is None else v for v in row])
     return buf.getvalue()
+
+
+def _stamp(when: Any) -> str | None:
+    """A trial's start or end as ISO 8601 with seconds' fractions (Optuna's local time)."""
+    return when.isoformat(timespec="milliseconds") if when is not None else None
 
 
 def _cell(v: Any) -> Any:

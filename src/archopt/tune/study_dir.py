@@ -10,8 +10,8 @@
       trials/NNNN/     one ordinary run directory per trial (NNNN = Optuna's trial number)
       trials.csv       one row per trial: number, state (Optuna's, or REJECTED for a candidate
                        a budget refused before training), objective values, costs,
-                       parameters, epochs, wall and overhead seconds (wall, CPU), reason,
-                       run_dir
+                       parameters, epochs, wall and overhead seconds (wall, CPU), when it
+                       started and finished (ISO 8601, local time), reason, run_dir
       best.yaml        the best trial's full spec, without the tune section:
                        ``archopt train STUDY_DIR/best.yaml`` trains it again
       best.json        the best trial (or the Pareto front) with values and run directories

@@ -101,3 +101,27 @@ def test_transformer_loses_whole_heads_with_their_q_k_v_rows():
     assert len(kept) == 2  # two original heads survive whole ...
     assert torch.equal(w, w0[:, kept])  # ... with their query, key and value rows
     assert model(x).shape == (4, 10)
+
+
+@pytest.mark.parametrize("round_to, aligned", [(None, False), (16, True)])
+def test_round_to_keeps_conv_channels_in_onnxruntime_blocks(round_to, aligned):
+    """A 2-d conv net pruned to 0.3 keeps 22/44 channels (no round_to) -- which the step's note
+    names, since ONNX Runtime's NCHWc kernels want multiples of 16 -- or 16/32 with round_to 16."""
+    section = {"name": "resnet", "widths": [32, 64], "depths": [1, 1], "stem_channels": 32}
+    model = build_model(section, IMG, seed=0)
+    assert prune.unaligned_channels(model) == []
+    cfg = type("C", (), {"importance": "l1", "global_pruning": False, "round_to": round_to})
+    prune.prune_once(model, torch.randn(2, *IMG.input_shape), 0.3, cfg,
+                     prune.ignored_layers(model, [], IMG.num_outputs, "t"))
+    odd = prune.unaligned_channels(model)
+    assert (odd == []) == aligned
+    if not aligned:
+        assert all(c % 16 for c in odd) and odd
+        assert str(odd[0]) in prune.ALIGN_NOTE.format(widths=", ".join(map(str, odd)))
+
+
+def test_unaligned_channels_ignores_1d_convs_and_the_image_input():
+    conv1d = build_model({"name": "cnn", "channels": [42, 42]}, SEQ, seed=0)
+    assert prune.unaligned_channels(conv1d) == []  # Conv1d: not ONNX Runtime's NCHWc path
+    img = build_model({"name": "cnn", "channels": [16, 20]}, IMG, seed=0)
+    assert prune.unaligned_channels(img) == [20]  # the 1-channel input is not counted
