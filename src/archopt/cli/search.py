@@ -115,18 +115,23 @@ def print_front(r: dict[str, Any], names: list[str]) -> None:
         print("no candidate completed within the budgets")
         return
     costs = [c for c in ("params", "flops", "latency_ms") if c not in names]
-    cols = ["trial", *names, *costs, "spread", "again_ms", "run"]
+    batch = any(x.get("batch_latency_ms_again") is not None for x in [*front, *refs])
+    again = ["latency_ms_again", *(["batch_latency_ms_again"] if batch else [])]
+    cols = ["trial", *names, *costs, "spread", "again_ms", *(["again_batch_ms"] if batch
+                                                               else []), "run"]
     rows = [[f["number"], *[f.get(n) for n in names], *[f.get(c) for c in costs],
-             f.get("latency_spread"), f.get("latency_ms_again"), f.get("run_dir")]
+             f.get("latency_spread"), *[f.get(a) for a in again], f.get("run_dir")]
             for f in front]
     rows += [[f"ref {x['name']}", *[x.get(n) for n in names], *[x.get(c) for c in costs],
-              x.get("latency_spread_again"), x.get("latency_ms_again"), x.get("run_dir")]
+              x.get("latency_spread_again"), *[x.get(a) for a in again], x.get("run_dir")]
              for x in refs]
     runtime = (r.get("latency_runtime") or {}).get("label")
     print_table(f"Pareto front ({len(front)} of the trained candidates)", cols, rows,
                 caption="latency_ms: median at the deployment batch when first measured"
                 f"{f', timed in {runtime}' if runtime else ''}; "
-                "spread: (max-min)/median of its rounds; again_ms: re-timed together at the end")
+                "spread: (max-min)/median of its rounds; again_ms: re-timed together at the end"
+                + ("; again_batch_ms: the same, one call at the throughput batch" if batch
+                   else ""))
     for x in [*front, *refs]:
         if x.get("latency_error"):
             print(f"not re-timed: {x.get('name') or x.get('number')}: {x['latency_error']}")

@@ -74,8 +74,8 @@ def check_space(space: dict[str, Any], base: dict[str, Any], shape: Any, n: int 
 def _fits(c: Candidate, shape: Any, budgets: dict[str, tuple[float | None, float | None]],
           latency: dict[str, Any] | None) -> bool:
     """Whether an untrained candidate meets the budgets on params, FLOPs, activation memory
-    and latency (batch-1 latency timed quickly here; the study times it again, fully, before
-    training; the throughput batch is left to the study)."""
+    and latency (timed quickly here, at the throughput batch too when a budget is on
+    ``batch_latency_ms`` or ``throughput``; the study times it again, fully, before training)."""
     from archopt.report.profile import count_flops, example_input
 
     costs = {"params": float(sum(p.numel() for p in c.model.parameters()))}
@@ -89,13 +89,15 @@ def _fits(c: Candidate, shape: Any, budgets: dict[str, tuple[float | None, float
         with torch.no_grad():
             costs["peak_activation_bytes"] = float(layer_table(
                 c.model, example_input(c.model, shape, 1))[2])
-    if "latency_ms" in budgets and latency is not None:
+    timed = [n for n in ("latency_ms", "batch_latency_ms", "throughput") if n in budgets]
+    if timed and latency is not None:
         from archopt.search.costs import device_of, latency_costs
 
-        quick = {**latency, "throughput_batch": None, "rounds": 2, "repeats": 5}
+        quick = {**latency, "rounds": 2, "repeats": 5}
+        if timed == ["latency_ms"]:  # the throughput batch only when a budget is on it
+            quick["throughput_batch"] = None
         try:
-            costs["latency_ms"] = latency_costs(c.model, shape, quick, device_of(c.spec))[
-                "latency_ms"]
+            costs.update(latency_costs(c.model, shape, quick, device_of(c.spec)))
         except UserError:  # runtime onnxruntime and the candidate does not export
             return False
     for name, (lo, hi) in budgets.items():
@@ -111,8 +113,8 @@ def prescreen(space: dict[str, Any], base: dict[str, Any], data: Any, options: A
     """Score ``options.candidates`` random candidates with a zero-cost proxy; best first.
 
     Candidates that do not build, or that break a budget on params, FLOPs or (with
-    ``latency``, the ``search.latency`` options) batch latency, are left out: nothing trains
-    either way.
+    ``latency``, the ``search.latency`` options) latency at the deployment or the throughput
+    batch, are left out: nothing trains either way.
     """
     from archopt.search.proxies import PROXIES
 

@@ -69,7 +69,9 @@ def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, 
     """Time the front's members and the references again, together, in interleaved rounds
     (round-robin), on the search's runtime (``options["runtime"]``: the references are timed
     where the candidates were), so their latencies are compared under the same load; adds
-    ``latency_ms_again`` (and its spread), params and FLOPs to each row in place. A row that
+    ``latency_ms_again`` (and its spread), params and FLOPs to each row in place, and with a
+    throughput batch (``options["throughput_batch"]``, timed in the same rounds)
+    ``batch_latency_ms_again``, its spread and ``throughput_again``. A row that
     cannot run there (a model ONNX cannot export) gets ``latency_error`` instead of a time,
     and the others are timed as usual."""
     from archopt.data import load_data
@@ -96,9 +98,11 @@ def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, 
         if (options.get("runtime") or "torch") != "torch":
             device = "cpu"  # an ONNX Runtime CPU session
         model = model.to(device)
+        batches = [options["batch_size"], *([options["throughput_batch"]]
+                                            if options.get("throughput_batch") else [])]
         try:
-            timed, xs = on_runtime(model, [example_input(model, shape, options["batch_size"],
-                                                         device)], options)
+            timed, xs = on_runtime(model, [example_input(model, shape, b, device)
+                                           for b in batches], options)
         except UserError as err:
             _row_["latency_error"] = err.what
             continue
@@ -109,9 +113,14 @@ def remeasure(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, 
         return
     with threads(options["threads"]):
         res = time_interleaved(models, inputs, options)
-    for r, (s,) in zip(timed_rows, res):
+    for r, (s, *big) in zip(timed_rows, res):
         r["latency_ms_again"] = round(s["median"], 5)
         r["latency_spread_again"] = round(s["spread"], 4)
+        if big:
+            r["batch_latency_ms_again"] = round(big[0]["median"], 5)
+            r["batch_latency_spread_again"] = round(big[0]["spread"], 4)
+            r["throughput_again"] = round(options["throughput_batch"]
+                                          / (big[0]["median"] / 1000.0), 1)
 
 
 def write_front(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str, Any]],
@@ -125,7 +134,8 @@ def write_front(study_dir: Path, rows: list[dict[str, Any]], refs: list[dict[str
         {"objectives": names, "rule": RULE, "latency_runtime": runtime, "front": rows,
          "references": refs}, indent=2, default=str) + "\n")
     cols = ["number", *names, *[c for c in COST_COLUMNS if c not in names],
-            "latency_ms_again", "run_dir", "params_chosen"]
+            "latency_ms_again", "batch_latency_ms_again", "throughput_again", "run_dir",
+            "params_chosen"]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(cols)

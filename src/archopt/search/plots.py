@@ -25,17 +25,18 @@ def front_2d(points: list[tuple[float, float]], maximize: bool) -> list[int]:
 def _cost(row: dict[str, Any], cost: str) -> float | None:
     """A point's cost; latency as re-timed at the end when it was (the front's members and the
     references, timed together), else as first measured."""
-    if cost == "latency_ms" and row.get("latency_ms_again") is not None:
-        return row["latency_ms_again"]
+    if row.get(f"{cost}_again") is not None:
+        return row[f"{cost}_again"]
     return row.get(cost)
 
 
 def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str, Any]],
                      metric: str, maximize: bool,
                      budgets: dict[str, tuple[float | None, float | None]],
-                     runtime: str | None = None) -> Path:
+                     runtime: str | None = None, batch: bool = False) -> Path:
     """Draw the two panels into ``path`` (written atomically); ``runtime`` (what ran the
-    candidates when timed) goes into the latency axis' label."""
+    candidates when timed) goes into the latency axis' label; ``batch``: the latency panel
+    shows ``batch_latency_ms`` (one call at the throughput batch), not ``latency_ms``."""
     import io
 
     import matplotlib
@@ -44,7 +45,8 @@ def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    costs = [("latency_ms", "latency_ms (front and references: re-timed together)"
+    lat = "batch_latency_ms" if batch else "latency_ms"
+    costs = [(lat, f"{lat} (front and references: re-timed together)"
               + (f"\n{runtime}" if runtime else "")),
              ("params", "parameters")]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))

@@ -168,11 +168,13 @@ def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool,
     latency = spec.search.latency.model_dump()
     if latency["remeasure_front"] and (rows or refs):
         remeasure(path, rows, refs, latency)
+        timed = ("latency_ms", "batch_latency_ms", "throughput")
         for r in refs:
-            r["latency_ms"] = r.get("latency_ms_again")
-        again = {r["number"]: r.get("latency_ms_again") for r in rows}
+            r.update({c: r[f"{c}_again"] for c in timed if f"{c}_again" in r})
+        again = {r["number"]: r for r in rows}
         for r in every:  # the plot shows the front as re-timed with the references
-            r["latency_ms_again"] = again.get(r["number"])
+            r.update({f"{c}_again": again.get(r["number"], {}).get(f"{c}_again")
+                      for c in timed})
     runtime = {"runtime": latency["runtime"], "label": runtime_label(latency)}
     write_front(path, rows, refs, names, runtime)
     out: dict[str, Any] = {"front": rows, "references": refs, "rule": RULE,
@@ -181,9 +183,12 @@ def _answer(path: Path, spec: Spec, refs: list[dict[str, Any]], plots: bool,
         from archopt.search.plots import write_pareto_png
 
         budgets = obj.parse_constraints(spec.search.constraints, True)
+        # the latency panel: at the throughput batch when the study optimizes or budgets it
+        batch = any(c in (*names, *budgets) for c in ("batch_latency_ms", "throughput"))
         out["pareto_png"] = str(write_pareto_png(path / "plots" / "pareto.png", every, refs,
                                                  names[0], dirs[0] == "maximize", budgets,
-                                                 runtime["label"]))
+                                                 runtime["label"], batch and "latency_ms"
+                                                 not in names))
     return out
 
 

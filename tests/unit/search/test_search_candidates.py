@@ -84,3 +84,15 @@ def test_prescreen_leaves_out_candidates_over_a_latency_budget(digits):
               "warmup": 1, "threads": 1}
     assert prescreen(space, BASE, digits, opts, {"latency_ms": (None, 1e-6)}, 0, timing) == []
     assert len(prescreen(space, BASE, digits, opts, {"latency_ms": (None, 1e6)}, 0, timing)) == 4
+
+
+def test_prescreen_leaves_out_candidates_over_a_throughput_batch_budget(digits):
+    space = sp.parse_space({"model.channels": {"list": {"length": [1, 2],
+                                                        "item": {"choice": [4, 8]}}}})
+    opts = PrescreenSpec(candidates=4, keep=2, batch_size=16)
+    timing = {"batch_size": 1, "throughput_batch": 32, "rounds": 1, "repeats": 2,
+              "warmup": 1, "threads": 1}
+    for budget in ({"batch_latency_ms": (None, 1e-6)}, {"throughput": (1e12, None)}):
+        assert prescreen(space, BASE, digits, opts, budget, 0, timing) == []
+    assert len(prescreen(space, BASE, digits, opts, {"batch_latency_ms": (None, 1e6)}, 0,
+                         timing)) == 4
