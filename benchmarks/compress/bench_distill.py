@@ -84,9 +84,13 @@ def distilled(student: dict[str, Any], epochs: int, t: float, a: float, hint: fl
 
 SEEDS = [0, 1, 2, 3, 4]
 # the configurations run over SEEDS: (student, epochs, temperature, alpha, hint weight or None)
-SEED_PLAN = [("mlp[64]", 100, 2.0, 0.5, 1.0), ("mlp[64]", 100, 2.0, 0.5, None),
-             ("mlp[64]", 30, 2.0, 0.5, None), ("mlp[64]", 30, 2.0, 0.5, 1.0),
-             ("mlp[64]", 200, 2.0, 0.5, 1.0)]  # the last: examples/compress/digits_distill.yaml
+SEED_PLAN = [("mlp[64]", 30, 2.0, 0.5, None), ("mlp[64]", 30, 2.0, 0.5, 1.0),
+             ("mlp[64]", 100, 2.0, 0.5, None), ("mlp[64]", 100, 2.0, 0.5, 1.0),
+             ("mlp[64]", 200, 2.0, 0.5, None),
+             ("mlp[64]", 200, 2.0, 0.5, 1.0),  # examples/compress/digits_distill.yaml
+             ("mlp[64]", 200, 4.0, 0.9, 1.0), ("mlp[64]", 300, 1.0, 1.0, None),
+             ("mlp[64]", 300, 2.0, 0.5, 1.0), ("mlp[64]", 300, 2.0, 1.0, None),
+             ("mlp[128]", 200, 2.0, 0.5, 1.0)]  # the table in benchmarks/RESULTS.md
 
 
 def parse_config(text: str) -> tuple[str, int, float, float, float | None]:

@@ -77,19 +77,23 @@ def test_a_killed_adversarial_run_resumes_to_the_same_result(cli, write_spec, tm
     b = torch.load(tmp_path / "cut" / "checkpoints" / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
     hist = [json.loads(x) for x in (tmp_path / "whole" / "history.jsonl").read_text().splitlines()]
-    if method == "fgsm_rs":  # the guard logs PGD accuracy on training examples
-        assert all(0.0 <= h["train_pgd_accuracy"] <= 1.0 for h in hist)
+    assert all(0.0 <= h["val_pgd_accuracy"] <= 1.0 for h in hist)  # robust selection's figure
+    if method == "fgsm_rs":  # the guard watches it, and attacks no training subset of its own
+        assert not any("train_pgd_accuracy" in h for h in hist)
 
 
-def test_the_guard_stops_and_restores_the_best_epoch_on_collapse(monkeypatch):
+@pytest.mark.parametrize("watch_val", [False, True])
+def test_the_guard_stops_and_restores_the_best_epoch_on_collapse(monkeypatch, watch_val):
     from types import SimpleNamespace
 
     from archopt.robust.training import OverfitGuard
 
     model = torch.nn.Linear(2, 2)
-    g = OverfitGuard(step=None, x=torch.zeros(1, 2), y=torch.zeros(1, dtype=torch.int64))
-    accs = iter([0.30, 0.45, 0.05])
-    monkeypatch.setattr(g, "pgd_accuracy", lambda m: next(accs))
+    g = OverfitGuard(step=None, x=torch.zeros(1, 2), y=torch.zeros(1, dtype=torch.int64),
+                     watch_val=watch_val)
+    accs = [0.30, 0.45, 0.05]
+    it = iter(accs)
+    monkeypatch.setattr(g, "pgd_accuracy", lambda m: next(it))
     t = SimpleNamespace(model=model, should_stop=False)
     weights = []
     for epoch in (1, 2, 3):
@@ -97,11 +101,41 @@ def test_the_guard_stops_and_restores_the_best_epoch_on_collapse(monkeypatch):
             model.weight.fill_(float(epoch))
         weights.append(model.weight.clone())
         logs = {"epoch": epoch, "val_loss": 0.1}
+        if watch_val:  # robust selection's figure, measured at validation
+            logs["val_pgd_accuracy"] = accs[epoch - 1]
         g.on_epoch_end(t, logs)
         assert t.should_stop is (epoch == 3)
-    assert logs["val_loss"] is None and logs["train_pgd_accuracy"] == 0.05
+    assert logs["val_loss"] is None and logs["val_pgd_accuracy" if watch_val else
+                                             "train_pgd_accuracy"] in (None, 0.05)
+    assert ("train_pgd_accuracy" in logs) is not watch_val
     assert torch.equal(model.weight, weights[1])  # epoch 2: the best PGD accuracy
     assert g.state_dict()["collapsed_epoch"] == 3
+
+
+def history(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "history.jsonl").read_text().splitlines()]
+
+
+def test_best_checkpoint_is_the_epoch_of_highest_validation_pgd_accuracy(tmp_path):
+    adv = {"method": "fgsm_rs", "eps": 0.1, "relative": True, "guard": False}
+    run = fit(spec_with(adv, epochs=4), tmp_path / "robust")
+    accs = [h["val_pgd_accuracy"] for h in history(run)]
+    assert all(0.0 <= a <= 1.0 for a in accs) and len(set(accs)) > 1
+    head = json.loads((run / "metrics.json").read_text())["headline"]
+    assert head["monitor"] == "val_pgd_accuracy" and head["mode"] == "max"
+    assert head["epoch"] == 1 + accs.index(max(accs)) and head["value"] == max(accs)
+    # select: clean keeps the clean validation loss, and measures no PGD accuracy
+    run = fit(spec_with({**adv, "select": "clean"}, epochs=2), tmp_path / "clean")
+    assert "val_pgd_accuracy" not in history(run)[0]
+    assert json.loads((run / "metrics.json").read_text())["headline"]["monitor"] == "val_loss"
+
+
+def test_early_stopping_can_watch_validation_pgd_accuracy(tmp_path):
+    adv = {"method": "fgsm_rs", "eps": 0.1, "relative": True}
+    run = fit(spec_with(adv, epochs=2, early_stopping={"monitor": "val_pgd_accuracy",
+                                                       "patience": 5}), tmp_path / "r")
+    head = json.loads((run / "metrics.json").read_text())["headline"]
+    assert head["monitor"] == "val_pgd_accuracy"
 
 
 @pytest.mark.parametrize("adv,needles", [

@@ -143,23 +143,31 @@ def build(cfg: Any, data: Any) -> AdversarialStep:
 
 class OverfitGuard(Callback):
     """Fast FGSM's guard against catastrophic overfitting (Wong et al. 2020): after each epoch,
-    PGD accuracy on a fixed training subset (``train_pgd_accuracy`` in the history); when it
-    falls by more than ``drop`` below its best, training stops and the model goes back to the
-    weights of that best epoch (that epoch's validation figures are dropped, so it cannot
-    become best.pt)."""
+    PGD accuracy on a fixed training subset (``train_pgd_accuracy`` in the history), or, with
+    ``watch_val``, the ``val_pgd_accuracy`` that robust checkpoint selection measured already
+    (no second attack: on small data the guard's PGD would cost as much as the FGSM epoch);
+    when it falls by more than ``drop`` below its best, training stops and the model goes back
+    to the weights of that best epoch (that epoch's validation figures are dropped, so it
+    cannot become best.pt)."""
 
     key = "adversarial_guard"
 
     def __init__(self, step: AdversarialStep, x: torch.Tensor, y: torch.Tensor,
-                 drop: float = 0.2) -> None:
+                 drop: float = 0.2, watch_val: bool = False) -> None:
         self.step, self.x, self.y, self.drop = step, x, y, drop
+        self.watch_val = watch_val
         self.best = -1.0
         self.best_weights: dict[str, Any] | None = None
         self.collapsed_epoch = 0
 
     def on_epoch_end(self, trainer: Any, logs: dict[str, Any]) -> None:
-        acc = self.pgd_accuracy(trainer.model)
-        logs["train_pgd_accuracy"] = acc
+        if self.watch_val:
+            acc = logs.get("val_pgd_accuracy")
+            if acc is None:  # no validation this epoch (train.eval_every)
+                return
+        else:
+            acc = self.pgd_accuracy(trainer.model)
+            logs["train_pgd_accuracy"] = acc
         if acc >= self.best:
             self.best = acc
             self.best_weights = copy.deepcopy(trainer.model.state_dict())
@@ -177,24 +185,7 @@ class OverfitGuard(Callback):
             trainer.should_stop = True
 
     def pgd_accuracy(self, model: nn.Module) -> float:
-        was = model.training
-        model.eval()
-        try:
-            s = self.step
-            dev = next(model.parameters()).device
-            x, y = self.x.to(dev), self.y.to(dev)
-            xr = s.raw(x)
-
-            def f(z: torch.Tensor) -> torch.Tensor:
-                return model(s.normalized(z))
-
-            gen = torch.Generator().manual_seed(0)
-            xa = atk.pgd(f, xr, y, s.eps, s.domain, "linf", steps=10, step_size=s.eps / 4,
-                         gen=gen)
-            with torch.no_grad():
-                return float((f(xa).argmax(-1) == y).float().mean())
-        finally:
-            model.train(was)
+        return pgd_accuracy(self.step, model, self.x, self.y, self.step.eps / 4)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "weights": self.best_weights,
@@ -205,6 +196,54 @@ class OverfitGuard(Callback):
         self.collapsed_epoch = int(state.get("collapsed_epoch", 0))
 
 
-def guard(step: AdversarialStep, data: Any, size: int = 256) -> OverfitGuard:
-    """The guard on the first ``size`` training examples (a fixed subset)."""
-    return OverfitGuard(step, data.train.x[:size], data.train.y[:size])
+def guard(step: AdversarialStep, data: Any, size: int = 256, watch_val: bool = False
+          ) -> OverfitGuard:
+    """The guard on the first ``size`` training examples (a fixed subset), or on
+    ``val_pgd_accuracy`` (``watch_val``)."""
+    return OverfitGuard(step, data.train.x[:size], data.train.y[:size], watch_val=watch_val)
+
+
+def pgd_accuracy(step: AdversarialStep, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 step_size: float | None = None, batch: int = 512) -> float:
+    """Accuracy of ``model`` (eval mode) on normalized ``x`` under PGD-10 at the training
+    epsilon, from a fixed random start (seed 0), so that epochs compare."""
+    was = model.training
+    model.eval()
+    try:
+        dev = next(model.parameters()).device
+        gen = torch.Generator().manual_seed(0)
+
+        def f(z: torch.Tensor) -> torch.Tensor:
+            return model(step.normalized(z))
+
+        right = 0
+        for i in range(0, len(x), batch):
+            xb, yb = x[i:i + batch].to(dev), y[i:i + batch].to(dev)
+            xa = atk.pgd(f, step.raw(xb), yb, step.eps, step.domain, "linf", steps=10,
+                         step_size=step_size, gen=gen)
+            with torch.no_grad():
+                right += int((f(xa).argmax(-1) == yb).sum())
+        return right / max(len(x), 1)
+    finally:
+        model.train(was)
+
+
+class RobustValidation(Callback):
+    """``val_pgd_accuracy``: after each validation, the accuracy on (the first ``size``
+    examples of) the validation split under PGD-10 at the training epsilon. With
+    ``train.adversarial.select: robust`` it decides ``best.pt``: adversarially trained models
+    overfit robustly, their PGD accuracy peaks and then falls while the clean validation loss
+    goes on improving (Rice et al. 2020), so the clean loss picks the wrong epoch."""
+
+    key = "robust_validation"
+
+    def __init__(self, step: AdversarialStep, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.step, self.x, self.y = step, x, y
+
+    def on_validation_end(self, trainer: Any, logs: dict[str, Any]) -> None:
+        logs["val_pgd_accuracy"] = pgd_accuracy(self.step, trainer.model, self.x, self.y)
+
+
+def robust_validation(step: AdversarialStep, data: Any, size: int = 1000) -> RobustValidation:
+    """``RobustValidation`` on the first ``size`` validation examples."""
+    return RobustValidation(step, data.val.x[:size], data.val.y[:size])

@@ -121,6 +121,7 @@ class AdversarialSpec(Strict):
     step_size: float | None = Field(None, gt=0.0)     # None: 2.5 eps/steps; fgsm_rs 1.25 eps
     beta: float = Field(6.0, gt=0.0)                  # trades: weight of the robustness term
     guard: bool = True                                # fgsm_rs: stop on catastrophic overfitting
+    select: Literal["robust", "clean"] = "robust"     # best.pt: top val_pgd_accuracy, or val_loss
 
 
 class TrainSpec(Strict):

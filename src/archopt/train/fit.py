@@ -194,6 +194,9 @@ def prepare(spec: Spec, rank: int = 0, world: int = 1, local_rank: int = 0) -> P
     # do not rank its generators) the headline is the last epoch, as Lightning does
     monitor = ("val_loss" if val_loader is not None and parts.task.name != "generation"
                else None)
+    if robust_selection(spec, val_loader):  # robust models: by validation PGD accuracy
+        keys.append("val_pgd_accuracy")
+        monitor = "val_pgd_accuracy"
     if t.early_stopping is not None:
         setup.check_monitor(t.early_stopping.monitor, keys, "train.early_stopping.monitor")
         monitor = t.early_stopping.monitor
@@ -233,6 +236,13 @@ def finished(t: Trainer) -> bool:
     return t.epoch >= t.epochs or t.global_step >= t.total_steps or stopped
 
 
+def robust_selection(spec: Spec, val_loader: Any) -> bool:
+    """Whether validation logs ``val_pgd_accuracy`` and best.pt is chosen by it
+    (``train.adversarial.select: robust``, with a validation split)."""
+    adv = spec.train.adversarial
+    return adv is not None and adv.select == "robust" and val_loader is not None
+
+
 def processes_here(world: int) -> int:
     """Training processes sharing this machine's memory (torchrun says how many per node)."""
     local = os.environ.get("LOCAL_WORLD_SIZE", "")
@@ -256,7 +266,12 @@ def build_trainer(spec: Spec, p: Prepared, run_dir: Path | None, quiet: bool = T
     if p.adversarial is not None and adv.method == "fgsm_rs" and adv.guard:
         from archopt.robust.training import guard
 
-        callbacks.insert(0, guard(p.adversarial, p.data))  # before history: logs its figure
+        watch_val = robust_selection(spec, p.val_loader)  # val_pgd_accuracy is measured anyway
+        callbacks.insert(0, guard(p.adversarial, p.data, watch_val=watch_val))  # before history
+    if robust_selection(spec, p.val_loader):
+        from archopt.robust.training import robust_validation
+
+        callbacks.insert(0, robust_validation(p.adversarial, p.data))
     seed_everything(spec.seed + RANK_SEED * rank)  # dropout and noise differ between shards
     return Trainer(
         task=p.parts.task, model=model, net=net, loss_fn=p.parts.loss_fn.to(p.device),
