@@ -70,7 +70,11 @@ def write_pareto_png(path: Path, rows: list[dict[str, Any]], refs: list[dict[str
         for b in (lo, hi):
             if b is not None:
                 ax.axvline(b, ls="--", c="tab:orange", lw=1, label=f"budget {b:g}")
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # small ms values: no overlap
+        xs = [x for x, _ in pts] + [_cost(r, cost) for r in refs if _cost(r, cost)]
+        if xs and min(xs) > 0 and max(xs) / min(xs) > 20:  # a far reference squashes the rest
+            ax.set_xscale("log")
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # small ms values: no overlap
         ax.set_xlabel(label)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

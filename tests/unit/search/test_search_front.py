@@ -61,3 +61,23 @@ def test_the_front_table_shows_the_re_timed_batch_latency(capsys):
     print_front({"front": [{**front[0], "batch_latency_ms_again": None}], "references": []},
                 ["val_accuracy", "batch_latency_ms"])
     assert "again_batch_ms" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("ref_ms", "log"), [(0.5, False), (12.0, True)])
+def test_pareto_plot_takes_a_log_axis_when_a_reference_is_far(tmp_path, monkeypatch, ref_ms, log):
+    """A reference 20x slower than the front would squash the front into one corner of a linear
+    axis: the latency panel turns logarithmic then, and stays linear otherwise."""
+    import matplotlib.axes
+
+    from archopt.search.plots import write_pareto_png
+
+    scales: list[str] = []
+    real = matplotlib.axes.Axes.set_xscale
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xscale",
+                        lambda self, v, **kw: (scales.append(v), real(self, v, **kw))[1])
+    rows = [{"number": i, "accuracy": a, "latency_ms": ms, "params": p}
+            for i, (a, ms, p) in enumerate([(0.9, 0.2, 1000), (0.95, 0.3, 1100), (0.8, 0.25, 900)])]
+    refs = [{"name": "ref", "accuracy": 0.97, "latency_ms": ref_ms, "params": 1500}]
+    png = write_pareto_png(tmp_path / "p.png", rows, refs, "accuracy", True, {})
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert ("log" in scales) is log
