@@ -71,3 +71,12 @@ def test_trials_csv_records_when_each_trial_ran():
     header, *rows = [r.split(",") for r in trials_csv(study.trials, ["value"], ["x"]).splitlines()]
     i, j = header.index("started"), header.index("finished")
     assert all(r[i] and r[j] and r[i] <= r[j] for r in rows)
+
+
+def test_a_resumed_study_says_its_wall_time_over_all_its_runs():
+    from archopt.cli.output import wall_text
+
+    assert wall_text({"wall_s": 12.5, "study_wall_s": None}) == "12.5 s"  # not resumed
+    assert wall_text({"wall_s": 12.5}) == "12.5 s"
+    assert (wall_text({"wall_s": 12.5, "study_wall_s": 40.25})
+            == "12.5 s (its trials over all its runs: 40.25 s of wall)")

@@ -54,3 +54,12 @@ def fmt(v: Any) -> str:
             return f"{v:.4g}" if abs(v) < 1 else f"{v:,.2f}"
         return f"{v:.3g}"
     return str(v)
+
+
+def wall_text(r: Mapping[str, Any]) -> str:
+    """``N s``: this process's wall time; a resumed study's (``study_wall_s``: its trials' time
+    over all its runs, ``archopt.run_index.study_wall_s``) beside it."""
+    own, total = r["wall_s"], r.get("study_wall_s")
+    if total is None:
+        return f"{own} s"
+    return f"{own} s (its trials over all its runs: {total} s of wall)"

@@ -88,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report(r: dict[str, Any]) -> None:
+    from archopt.cli.output import wall_text
+
     c = r["trials"]
     p = r.get("prescreen")
     if p:
@@ -96,7 +98,7 @@ def report(r: dict[str, Any]) -> None:
     print(f"search {r['study']}: {c['finished']} trials finished ({c['complete']} complete, "
           f"{c['pruned']} pruned, {c['failed']} failed; {c.get('rejected', 0)} candidates "
           f"rejected by the budgets before training) in "
-          f"{r['wall_s']} s with {r['workers']} worker(s)")
+          f"{wall_text(r)} with {r['workers']} worker(s)")
     print_front(r, list(r["objectives"]))
     if r.get("best"):
         print(f"best.yaml ({r['rule']}): trial {r['best']['number']}")

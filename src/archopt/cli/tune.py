@@ -97,11 +97,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report(r: dict[str, Any]) -> None:
+    from archopt.cli.output import wall_text
+
     c = r["trials"]
     print(f"study {r['study']}: {c['finished']} trials finished ({c['complete']} complete, "
           f"{c['pruned']} pruned, {c['failed']} failed)"
           + (f", {c['rejected']} candidates rejected by the budgets before training"
-             if c.get("rejected") else "") + f" in {r['wall_s']} s with "
+             if c.get("rejected") else "") + f" in {wall_text(r)} with "
           f"{r['workers']} worker(s) x {r['threads_per_worker']} thread(s); "
           f"mean overhead per trial {r['mean_overhead_s']} s "
           f"(CPU {r.get('mean_overhead_cpu_s')} s)")

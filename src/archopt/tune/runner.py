@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archopt.errors import UserError
+from archopt.run_index import read_trials, study_wall_s
 from archopt.tune import accounting as acc
 from archopt.tune import outcomes, repeats
 from archopt.tune import space as sp
@@ -65,6 +66,7 @@ class Runner:
         _stacks_on_sigusr1()
         study = open_study(self.plan, self.storage, self.name, self.shared)
         acc.recover(study, self.shared)
+        resumed = bool(study.get_trials(deepcopy=False))  # trials from earlier runs
         if self.enqueue and not study.get_trials(deepcopy=False):
             for params in self.enqueue:
                 study.enqueue_trial(params, skip_if_exists=True)
@@ -95,7 +97,8 @@ class Runner:
                 "best": best, "workers": t.workers, "stopped": self.stop_reason,
                 "threads_per_worker": pool.threads, "recycled_workers": pool.recycled,
                 **_mean_overheads(self.overheads),
-                "wall_s": round(time.monotonic() - started, 2)}
+                "wall_s": round(time.monotonic() - started, 2),
+                "study_wall_s": study_wall_s(read_trials(self.path)) if resumed else None}
 
     def _loop(self, study: Any, pool: Pool, progress: Any, deadline: float) -> None:
         last_beat = 0.0
