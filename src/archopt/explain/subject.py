@@ -150,7 +150,7 @@ def load_subject(run_dir: str | Path, split: str = "test", reference_count: int 
     """
     from archopt.report.run_model import load_run
     from archopt.runs import check_run_dir
-    from archopt.train.fit import check_normalization
+    from archopt.train.evaluate import check_normalization
 
     path = check_run_dir(run_dir)
     if not (path / "data_shape.json").is_file():

@@ -79,7 +79,7 @@ def robustness(run_dir: str | Path, noise: str | list[str] | None = None,
         raise UserError("--limit", "must be at least 1")
     path = finished_run(run_dir, "RUN_DIR")
     spec, data, _, model = load_run(path)
-    from archopt.train.fit import check_normalization
+    from archopt.train.evaluate import check_normalization
     from archopt.train.setup import set_threads
 
     set_threads(spec.train.threads, 1)  # the run's own (1 thread is far faster on a busy CPU)

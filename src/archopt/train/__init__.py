@@ -6,13 +6,14 @@ made of, for code that drives training itself (tuning, search, compression, benc
 Importing this package registers every loss, optimizer, scheduler, metric, callback and task.
 
 Layers, each importing only from those above it in this list: ``checkpoint`` < ``trainer``
-< ``callbacks`` < ``loop`` < ``setup`` < ``fit``.
+< ``callbacks`` < ``loop`` < ``setup`` < ``fit``, ``evaluate``.
 """
 
 # imported for their registrations (LOSSES, OPTIMIZERS, SCHEDULERS, METRICS, CALLBACKS, TASKS)
 from archopt.train import callbacks, generation, losses, metrics, optimizers, schedulers, tasks  # noqa: F401
 from archopt.train.callbacks import Callback
-from archopt.train.fit import build_trainer, evaluate, fit, prepare
+from archopt.train.evaluate import evaluate
+from archopt.train.fit import build_trainer, fit, prepare
 from archopt.transfer import contrastive, episodes  # noqa: F401,E402 (their TASKS)
 
 __all__ = ["Callback", "build_trainer", "evaluate", "fit", "prepare"]

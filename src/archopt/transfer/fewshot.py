@@ -132,7 +132,7 @@ def fewshot(source: str | Path, *, classes: list[int] | None = None, ways: int |
     from archopt.runs import check_run_dir
     from archopt.spec import load_spec
     from archopt.train.checkpoint import checkpoint_path, load_checkpoint
-    from archopt.train.fit import check_normalization
+    from archopt.train.evaluate import check_normalization
 
     if Path(source).is_file():  # a spec: train it, then evaluate its run
         from archopt.train import fit
